@@ -1,0 +1,1 @@
+/* answer.c -- placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* rconn.c -- placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* strset.c -- placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* bindbackend.c -- placeholder. */

@@ -1,0 +1,1 @@
+/* bindconf.c -- placeholder. */

@@ -1,0 +1,1 @@
+/* rndc.c -- placeholder. */

@@ -1,0 +1,5 @@
+/* placeholder: replaced by the real Check suite */
+int main(void)
+{
+    return 0;
+}
