@@ -1,1 +1,79 @@
-int main(void){return 0;}
+/* main.c -- dadns-ingest: arguments, configuration, signals; the server is http.c. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: dadns-ingest [-c CONFIG.yaml] [-h] [-V]\n"
+               "Accepts DirectAdmin Multi-Server DNS pushes and stores them in Redis.\n"
+               "Every config key can be set with a DADNS_* environment variable,\n"
+               "e.g. DADNS_APP_AUTH_PASSWORD, DADNS_APP_LISTEN_PORT, DADNS_REDIS_HOST.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    struct config *cfg = NULL;
+    struct http_server *srv = NULL;
+    struct err e;
+    sigset_t sigs;
+    char port[16];
+    int opt, sig = 0, rc = 1;
+
+    while ((opt = getopt(argc, argv, "c:hV")) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("dadns-ingest %s\n", DADNS_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    err_clear(&e);
+    if (config_load(path, &cfg, &e) != 0) {
+        fprintf(stderr, "dadns-ingest: %s\n", e.text);
+        return 1;
+    }
+    log_init("ingest", cfg->log_level, cfg->log_format);
+    if (cfg->auth_password[0] == '\0') {
+        log_msg(LOG_ERROR,
+                "app.auth_password is required (in the config file or "
+                "DADNS_APP_AUTH_PASSWORD)",
+                "config", cfg->path, NULL);
+        goto out;
+    }
+    /* Block the stop signals in every thread; the main thread waits for them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (http_start(cfg, &srv, &e) != 0) {
+        log_msg(LOG_ERROR, "cannot start", "reason", e.text, NULL);
+        goto out;
+    }
+    snprintf(port, sizeof(port), "%d", cfg->listen_port);
+    log_msg(LOG_INFO, "listening", "addr", cfg->listen_addr, "port", port, "config", cfg->path,
+            NULL);
+    sigwait(&sigs, &sig);
+    log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    http_stop(srv);
+    rc = 0;
+out:
+    config_free(cfg);
+    return rc;
+}
