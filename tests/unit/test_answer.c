@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "err.h"
 
 START_TEST(login_ok)
 {

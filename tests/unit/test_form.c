@@ -1,5 +1,6 @@
 /* test_form.c -- query/form parsing (common/form.c). */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
