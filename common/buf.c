@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static int reserve(struct buf *b, size_t extra)
     size_t need, ncap;
     char *p;
 
-    if (extra > b->max - b->len)
+    if (extra > b->max - b->len || b->len + extra >= SIZE_MAX / 2)
         return DADNS_ETOOBIG;
     need = b->len + extra + 1;
     if (need <= b->cap)

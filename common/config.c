@@ -1,1 +1,1171 @@
-/* config.c -- placeholder until implemented. */
+/* config.c -- the dadns configuration: embedded defaults, then one YAML file (libyaml document
+ * API), then DADNS_* environment overrides, then cross-checks. Reading the file and the
+ * environment is its only I/O; what the values mean is left to the services. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "buf.h"
+
+#define CONFIG_MAX_FILE  ((size_t)1024 * 1024) /* a config file larger than this is refused */
+#define BACKEND_NAME_MAX 63                    /* [a-z0-9][a-z0-9_-]{0,62} */
+#define ENV_PREFIX       "DADNS_"
+#define ENV_BACKENDS     "DADNS_DNS_BACKENDS_"
+#define SHOW_MAX         48 /* octets of an offending value quoted in a message */
+
+/* ------------------------------------------------------------------------------------------ */
+/* The key tables: one row per key, the single source of names, types, ranges and defaults.   */
+
+enum kind {
+    KIND_STR,  /* char *, owned */
+    KIND_INT,  /* int */
+    KIND_LONG, /* long */
+    KIND_SIZE, /* size_t */
+    KIND_BOOL, /* bool */
+    KIND_TYPE, /* enum backend_type */
+};
+
+#define F_NONEMPTY 0x1u /* string must not be empty */
+#define F_ABSPATH  0x2u /* absolute path, written into named.conf between quotes */
+#define F_NOQUOTE  0x4u /* string must not contain '"' or '\\' (written between quotes) */
+
+struct key {
+    const char *section;        /* "app", "log", "redis", "writer"; NULL for a backend key */
+    const char *name;           /* key inside its section or backend */
+    enum kind kind;             /* C type of the field */
+    unsigned flags;             /* F_* */
+    size_t off;                 /* offset in struct config or struct backend_conf */
+    long long min, max;         /* range of the numeric kinds */
+    const char *const *choices; /* KIND_STR: allowed values, NULL-terminated; or NULL */
+    const char *sdef;           /* default of a KIND_STR (NULL = computed or required) */
+    long long idef;             /* default of the other kinds */
+};
+
+static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const formats[] = {"kv", "json", NULL};
+
+#define CF(f) offsetof(struct config, f)
+#define BF(f) offsetof(struct backend_conf, f)
+
+static const struct key top_keys[] = {
+    {"app", "auth_username", KIND_STR, F_NONEMPTY, CF(auth_username), 0, 0, NULL, "directdnsonly",
+     0},
+    {"app", "auth_password", KIND_STR, 0, CF(auth_password), 0, 0, NULL, "", 0},
+    {"app", "auth_realm", KIND_STR, F_NONEMPTY | F_NOQUOTE, CF(auth_realm), 0, 0, NULL, "dadns", 0},
+    {"app", "listen_addr", KIND_STR, F_NONEMPTY, CF(listen_addr), 0, 0, NULL, "0.0.0.0", 0},
+    {"app", "listen_port", KIND_INT, 0, CF(listen_port), 1, 65535, NULL, NULL, 2222},
+    {"app", "max_body_bytes", KIND_SIZE, 0, CF(max_body_bytes), 1024, 1073741824LL, NULL, NULL,
+     4194304},
+    {"app", "workers", KIND_INT, 0, CF(workers), 1, 256, NULL, NULL, 64},
+    {"app", "parent_exists_code", KIND_INT, 0, CF(parent_exists_code), 2, 3, NULL, NULL, 3},
+    {"log", "level", KIND_STR, 0, CF(log_level), 0, 0, levels, "info", 0},
+    {"log", "format", KIND_STR, 0, CF(log_format), 0, 0, formats, "kv", 0},
+    {"redis", "host", KIND_STR, F_NONEMPTY, CF(redis_host), 0, 0, NULL, "127.0.0.1", 0},
+    {"redis", "port", KIND_INT, 0, CF(redis_port), 1, 65535, NULL, NULL, 6379},
+    {"redis", "password", KIND_STR, 0, CF(redis_password), 0, 0, NULL, "", 0},
+    {"redis", "db", KIND_INT, 0, CF(redis_db), 0, 15, NULL, NULL, 0},
+    {"redis", "prefix", KIND_STR, 0, CF(redis_prefix), 0, 0, NULL, "dadns:", 0},
+    {"redis", "timeout_ms", KIND_INT, 0, CF(redis_timeout_ms), 100, 600000, NULL, NULL, 5000},
+    {"redis", "stream_maxlen", KIND_LONG, 0, CF(stream_maxlen), 1000, LONG_MAX, NULL, NULL,
+     1000000},
+    {"writer", "consumer_name", KIND_STR, F_NONEMPTY, CF(consumer_name), 0, 0, NULL, NULL, 0},
+    {"writer", "batch_size", KIND_INT, 0, CF(batch_size), 1, 100000, NULL, NULL, 1000},
+    {"writer", "block_ms", KIND_INT, 0, CF(block_ms), 1, 60000, NULL, NULL, 2000},
+    {"writer", "retry_interval_s", KIND_INT, 0, CF(retry_interval_s), 1, 86400, NULL, NULL, 30},
+};
+
+#define N_TOP (sizeof(top_keys) / sizeof(top_keys[0]))
+
+static const struct key backend_keys[] = {
+    {NULL, "type", KIND_TYPE, 0, BF(type), 0, 0, NULL, NULL, 0},
+    {NULL, "enabled", KIND_BOOL, 0, BF(enabled), 0, 0, NULL, NULL, 1},
+    {NULL, "zones_dir", KIND_STR, F_ABSPATH, BF(zones_dir), 0, 0, NULL, NULL, 0},
+    {NULL, "named_conf", KIND_STR, F_ABSPATH, BF(named_conf), 0, 0, NULL, NULL, 0},
+    {NULL, "rndc", KIND_STR, F_NONEMPTY, BF(rndc), 0, 0, NULL, "rndc", 0},
+    {NULL, "rndc_conf", KIND_STR, 0, BF(rndc_conf), 0, 0, NULL, "", 0},
+    {NULL, "rndc_server", KIND_STR, 0, BF(rndc_server), 0, 0, NULL, "", 0},
+    {NULL, "rndc_port", KIND_INT, 0, BF(rndc_port), 0, 65535, NULL, NULL, 0},
+    {NULL, "rndc_parallel", KIND_INT, 0, BF(rndc_parallel), 1, 64, NULL, NULL, 4},
+};
+
+#define N_BACKEND_KEYS (sizeof(backend_keys) / sizeof(backend_keys[0]))
+
+/* Backend types by name, in enum order; the message for an unknown type lists them. */
+static const struct {
+    const char *name;
+    enum backend_type type;
+} backend_types[] = {
+    {"bind", BACKEND_BIND},
+};
+
+#define KNOWN_TYPES "bind"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Load context and error helpers                                                             */
+
+/* Where a value came from, for messages: a file line, or an environment variable. */
+struct where {
+    unsigned long line; /* 1-based line in the file; 0 when from the environment */
+    const char *env;    /* the variable's name, or NULL when from the file */
+    const char *path;   /* the key, e.g. "app.listen_port" */
+};
+
+struct ctx {
+    struct config *c;
+    struct err *e;
+    const char *file;              /* file name used in messages */
+    yaml_document_t *doc;          /* document being walked, or NULL */
+    unsigned long top_line[N_TOP]; /* file line each top key was set at, 0 if not in the file */
+    bool top_env[N_TOP];           /* set from the environment */
+    unsigned long *bline;          /* per backend: file line of its name, 0 if created by the env */
+    size_t n_file_backends;        /* backends[0..n) came from the file */
+};
+
+/* show - render @len octets of @v for a message: quoted, escaped, shortened. Returns @out. */
+static const char *show(const char *v, size_t len, char *out, size_t n)
+{
+    size_t i, o = 0;
+
+    if (n < 8)
+        return "";
+    out[o++] = '"';
+    for (i = 0; i < len && i < SHOW_MAX && o + 6 < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f) {
+            o += (size_t)snprintf(out + o, n - o, "\\x%02x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    if (i < len && o + 5 < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+/* keytext - a mapping key for a message: as is when it is plain, else quoted. Returns @out. */
+static const char *keytext(const char *v, size_t len, char *out, size_t n)
+{
+    size_t i;
+
+    if (len == 0 || len >= n || len > SHOW_MAX)
+        return show(v, len, out, n);
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)v[i];
+
+        if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') && !(ch >= '0' && ch <= '9') &&
+            ch != '_' && ch != '-' && ch != '.')
+            return show(v, len, out, n);
+    }
+    memcpy(out, v, len);
+    out[len] = '\0';
+    return out;
+}
+
+/* fail_at - DADNS_ECONFIG "file:line: text" (or "file: text" when @line is 0). */
+static int fail_at(struct ctx *x, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct ctx *x, unsigned long line, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line == 0)
+        return err_setl(x->e, DADNS_ECONFIG, 0, 0, "%s: %s", x->file, msg);
+    return err_setl(x->e, DADNS_ECONFIG, line, 0, "%s:%lu: %s", x->file, line, msg);
+}
+
+/* fail - DADNS_ECONFIG about the value at @w: "file:line: key: text" or "environment VAR: text". */
+static int fail(struct ctx *x, const struct where *w, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct ctx *x, const struct where *w, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (w->env != NULL)
+        return err_setl(x->e, DADNS_ECONFIG, 0, 0, "environment %s: %s", w->env, msg);
+    return err_setl(x->e, DADNS_ECONFIG, w->line, 0, "%s:%lu: %s: %s", x->file, w->line, w->path,
+                    msg);
+}
+
+static int nomem(struct ctx *x)
+{
+    return err_set(x->e, DADNS_ENOMEM, "out of memory loading the configuration");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Values                                                                                     */
+
+/* describe - what @k expects, for "expected ..." messages. */
+static void describe(const struct key *k, char *out, size_t n)
+{
+    size_t o = 0;
+    int i;
+
+    switch (k->kind) {
+    case KIND_STR:
+        if (k->choices == NULL) {
+            snprintf(out, n, "%s", (k->flags & F_ABSPATH) ? "an absolute path" : "a string");
+            return;
+        }
+        o = (size_t)snprintf(out, n, "one of ");
+        for (i = 0; k->choices[i] != NULL && o < n; i++)
+            o += (size_t)snprintf(out + o, n - o, "%s%s", i ? "|" : "", k->choices[i]);
+        return;
+    case KIND_INT:
+    case KIND_LONG:
+    case KIND_SIZE:
+        if (k->max == LONG_MAX)
+            snprintf(out, n, "an integer >= %lld", k->min);
+        else
+            snprintf(out, n, "an integer %lld-%lld", k->min, k->max);
+        return;
+    case KIND_BOOL:
+        snprintf(out, n, "a boolean (true/false/yes/no/on/off/1/0)");
+        return;
+    case KIND_TYPE:
+        snprintf(out, n, "a backend type (" KNOWN_TYPES ")");
+        return;
+    }
+}
+
+/* parse_ll - a whole decimal integer: no blanks, no trailing text, no overflow. */
+static bool parse_ll(const char *s, long long *out)
+{
+    char *end = NULL;
+    long long v;
+
+    if (!((*s >= '0' && *s <= '9') || ((*s == '-' || *s == '+') && s[1] >= '0' && s[1] <= '9')))
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* check_string - the checks every string value gets, plus those of @k's flags and choices. */
+static int check_string(struct ctx *x, const struct key *k, const char *v, size_t len,
+                        const struct where *w)
+{
+    char what[96], got[SHOW_MAX * 4 + 8];
+    size_t i;
+
+    describe(k, what, sizeof(what));
+    if (k->choices != NULL) {
+        for (i = 0; k->choices[i] != NULL; i++)
+            if (strlen(k->choices[i]) == len && memcmp(k->choices[i], v, len) == 0)
+                return 0;
+        return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)v[i];
+
+        if (ch < 0x20 || ch == 0x7f)
+            return fail(x, w, "control characters are not allowed, got %s",
+                        show(v, len, got, sizeof(got)));
+        if ((k->flags & (F_NOQUOTE | F_ABSPATH)) && (ch == '"' || ch == '\\'))
+            return fail(x, w, "'\"' and '\\' are not allowed, got %s",
+                        show(v, len, got, sizeof(got)));
+    }
+    if ((k->flags & F_NONEMPTY) && len == 0)
+        return fail(x, w, "must not be empty");
+    if ((k->flags & F_ABSPATH) && (len == 0 || v[0] != '/'))
+        return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+    return 0;
+}
+
+/* set_value - parse the text @v (@len octets) for @k and store it in the struct at @base. */
+static int set_value(struct ctx *x, const struct key *k, void *base, const char *v, size_t len,
+                     const struct where *w)
+{
+    char what[96], got[SHOW_MAX * 4 + 8];
+    char *field = (char *)base + k->off;
+    long long n = 0;
+    bool b = false;
+    size_t i;
+    int rc;
+
+    describe(k, what, sizeof(what));
+    if (memchr(v, '\0', len) != NULL)
+        return fail(x, w, "expected %s, got a value containing a NUL character", what);
+    switch (k->kind) {
+    case KIND_STR: {
+        char **slot = (char **)(void *)field;
+        char *copy;
+
+        rc = check_string(x, k, v, len, w);
+        if (rc != 0)
+            return rc;
+        copy = strndup(v, len);
+        if (copy == NULL)
+            return nomem(x);
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    case KIND_INT:
+    case KIND_LONG:
+    case KIND_SIZE:
+        if (!parse_ll(v, &n) || n < k->min || n > k->max)
+            return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+        if (k->kind == KIND_INT)
+            *(int *)(void *)field = (int)n;
+        else if (k->kind == KIND_LONG)
+            *(long *)(void *)field = (long)n;
+        else
+            *(size_t *)(void *)field = (size_t)n;
+        return 0;
+    case KIND_BOOL:
+        if (!parse_bool(v, &b))
+            return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+        *(bool *)(void *)field = b;
+        return 0;
+    case KIND_TYPE:
+        for (i = 0; i < sizeof(backend_types) / sizeof(backend_types[0]); i++) {
+            if (strcmp(backend_types[i].name, v) == 0) {
+                *(enum backend_type *)(void *)field = backend_types[i].type;
+                return 0;
+            }
+        }
+        return fail(x, w, "unknown backend type %s (known types: " KNOWN_TYPES ")",
+                    show(v, len, got, sizeof(got)));
+    }
+    return fail(x, w, "internal error: unknown key kind");
+}
+
+/* set_default - store @k's default in the struct at @base (strings are copied). */
+static int set_default(struct ctx *x, const struct key *k, void *base)
+{
+    char *field = (char *)base + k->off;
+
+    switch (k->kind) {
+    case KIND_STR:
+        if (k->sdef != NULL) {
+            *(char **)(void *)field = strdup(k->sdef);
+            if (*(char **)(void *)field == NULL)
+                return nomem(x);
+        }
+        return 0;
+    case KIND_INT:
+        *(int *)(void *)field = (int)k->idef;
+        return 0;
+    case KIND_LONG:
+        *(long *)(void *)field = (long)k->idef;
+        return 0;
+    case KIND_SIZE:
+        *(size_t *)(void *)field = (size_t)k->idef;
+        return 0;
+    case KIND_BOOL:
+        *(bool *)(void *)field = k->idef != 0;
+        return 0;
+    case KIND_TYPE:
+        *(enum backend_type *)(void *)field = (enum backend_type)k->idef;
+        return 0;
+    }
+    return 0;
+}
+
+static const struct key *find_top_key(const char *section, const char *name, size_t len,
+                                      size_t *index)
+{
+    size_t i;
+
+    for (i = 0; i < N_TOP; i++) {
+        if (strcmp(top_keys[i].section, section) == 0 && strlen(top_keys[i].name) == len &&
+            memcmp(top_keys[i].name, name, len) == 0) {
+            *index = i;
+            return &top_keys[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct key *find_backend_key(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < N_BACKEND_KEYS; i++)
+        if (strlen(backend_keys[i].name) == len && memcmp(backend_keys[i].name, name, len) == 0)
+            return &backend_keys[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Defaults and backends                                                                      */
+
+static int set_defaults(struct ctx *x)
+{
+    char host[256];
+    size_t i;
+    int rc;
+
+    for (i = 0; i < N_TOP; i++) {
+        rc = set_default(x, &top_keys[i], x->c);
+        if (rc != 0)
+            return rc;
+    }
+    if (gethostname(host, sizeof(host)) != 0)
+        host[0] = '\0';
+    host[sizeof(host) - 1] = '\0';
+    x->c->consumer_name = strdup(host[0] != '\0' ? host : "dadns");
+    if (x->c->consumer_name == NULL)
+        return nomem(x);
+    return 0;
+}
+
+/* valid_backend_name - [a-z0-9][a-z0-9_-]{0,62} */
+static bool valid_backend_name(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > BACKEND_NAME_MAX)
+        return false;
+    for (i = 0; i < len; i++) {
+        char ch = s[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            continue;
+        if (i > 0 && (ch == '_' || ch == '-'))
+            continue;
+        return false;
+    }
+    return true;
+}
+
+/* env_name - @name as it appears in a variable: upper case, '-' and '.' become '_'. */
+static void env_name(const char *name, char *out, size_t n)
+{
+    size_t i;
+
+    for (i = 0; name[i] != '\0' && i + 1 < n; i++) {
+        char ch = name[i];
+
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        else if (ch == '-' || ch == '.')
+            ch = '_';
+        out[i] = ch;
+    }
+    out[i] = '\0';
+}
+
+/* add_backend - append a backend named @name (@len octets) with its defaults; @line is the file
+ * line of its name (0 = created by the environment). Stores its index in *@index. */
+static int add_backend(struct ctx *x, const char *name, size_t len, unsigned long line,
+                       size_t *index)
+{
+    struct config *c = x->c;
+    struct backend_conf *nb, *b;
+    unsigned long *nl;
+    size_t i;
+    int rc;
+
+    nb = realloc(c->backends, (c->n_backends + 1) * sizeof(*nb));
+    if (nb == NULL)
+        return nomem(x);
+    c->backends = nb;
+    nl = realloc(x->bline, (c->n_backends + 1) * sizeof(*nl));
+    if (nl == NULL)
+        return nomem(x);
+    x->bline = nl;
+    b = &c->backends[c->n_backends];
+    memset(b, 0, sizeof(*b));
+    c->n_backends++;
+    x->bline[c->n_backends - 1] = line;
+    b->name = strndup(name, len);
+    if (b->name == NULL)
+        return nomem(x);
+    for (i = 0; i < N_BACKEND_KEYS; i++) {
+        rc = set_default(x, &backend_keys[i], b);
+        if (rc != 0)
+            return rc;
+    }
+    *index = c->n_backends - 1;
+    return 0;
+}
+
+static void backend_release(struct backend_conf *b)
+{
+    size_t i;
+
+    for (i = 0; i < N_BACKEND_KEYS; i++)
+        if (backend_keys[i].kind == KIND_STR)
+            free(*(char **)(void *)((char *)b + backend_keys[i].off));
+    free(b->name);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The YAML document                                                                          */
+
+static unsigned long node_line(const yaml_node_t *n)
+{
+    return n != NULL ? (unsigned long)n->start_mark.line + 1 : 0;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a sequence";
+    default:
+        return "a scalar";
+    }
+}
+
+/* node_is_null - a YAML null: !!null, or a plain "", "~", "null", "Null", "NULL". */
+static bool node_is_null(const yaml_node_t *n)
+{
+    const char *v;
+    size_t len;
+
+    if (n->type != YAML_SCALAR_NODE)
+        return false;
+    if (n->tag != NULL && strcmp((const char *)n->tag, YAML_NULL_TAG) == 0)
+        return true;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    v = (const char *)n->data.scalar.value;
+    len = n->data.scalar.length;
+    return len == 0 || (len == 1 && v[0] == '~') ||
+           (len == 4 &&
+            (memcmp(v, "null", 4) == 0 || memcmp(v, "Null", 4) == 0 || memcmp(v, "NULL", 4) == 0));
+}
+
+static const char *sval(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+static size_t slen(const yaml_node_t *n)
+{
+    return n->data.scalar.length;
+}
+
+/* check_keys - every key of the mapping @map is a scalar, and none appears twice.
+ * @path names the mapping in messages ("" for the top level). */
+static int check_keys(struct ctx *x, const yaml_node_t *map, const char *path)
+{
+    yaml_node_pair_t *p, *q;
+    char kt[SHOW_MAX * 4 + 8];
+
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+
+        if (k == NULL || k->type != YAML_SCALAR_NODE)
+            return fail_at(x, node_line(k), "%s: keys must be scalars",
+                           path[0] ? path : "top level");
+        for (q = map->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *kq = yaml_document_get_node(x->doc, q->key);
+
+            if (slen(kq) == slen(k) && memcmp(sval(kq), sval(k), slen(k)) == 0)
+                return fail_at(x, node_line(k), "duplicate key %s%s%s (first at line %lu)", path,
+                               path[0] ? "." : "", keytext(sval(k), slen(k), kt, sizeof(kt)),
+                               node_line(kq));
+        }
+    }
+    return 0;
+}
+
+/* expect_mapping - @n (the value of @path, whose key is on @line) is a mapping or null.
+ * Returns 0 and sets *@empty when it is null. */
+static int expect_mapping(struct ctx *x, const yaml_node_t *n, const char *path, unsigned long line,
+                          bool *empty)
+{
+    *empty = false;
+    if (n == NULL || node_is_null(n)) {
+        *empty = true;
+        return 0;
+    }
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(x, line, "%s: expected a mapping, got %s", path, node_kind(n));
+    return check_keys(x, n, path);
+}
+
+/* set_node - store the scalar @n as the value of @k in @base. */
+static int set_node(struct ctx *x, const struct key *k, void *base, const yaml_node_t *n,
+                    const struct where *w)
+{
+    char what[96];
+
+    describe(k, what, sizeof(what));
+    if (n == NULL || node_is_null(n))
+        return fail(x, w, "expected %s, got null", what);
+    if (n->type != YAML_SCALAR_NODE)
+        return fail(x, w, "expected %s, got %s", what, node_kind(n));
+    return set_value(x, k, base, sval(n), slen(n), w);
+}
+
+static int parse_section(struct ctx *x, const char *section, const yaml_node_t *map,
+                         unsigned long line)
+{
+    yaml_node_pair_t *p;
+    const struct key *k;
+    char path[128], kt[SHOW_MAX * 4 + 8];
+    bool empty;
+    size_t idx = 0;
+    int rc;
+
+    rc = expect_mapping(x, map, section, line, &empty);
+    if (rc != 0 || empty)
+        return rc;
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
+        struct where w;
+
+        k = find_top_key(section, sval(kn), slen(kn), &idx);
+        if (k == NULL)
+            return fail_at(x, node_line(kn), "unknown key %s.%s", section,
+                           keytext(sval(kn), slen(kn), kt, sizeof(kt)));
+        snprintf(path, sizeof(path), "%s.%s", section, k->name);
+        w.line = node_line(kn);
+        w.env = NULL;
+        w.path = path;
+        rc = set_node(x, k, x->c, vn, &w);
+        if (rc != 0)
+            return rc;
+        x->top_line[idx] = w.line;
+    }
+    return 0;
+}
+
+static int parse_backend(struct ctx *x, const yaml_node_t *kn, const yaml_node_t *vn)
+{
+    yaml_node_pair_t *p;
+    char path[160], kt[SHOW_MAX * 4 + 8];
+    bool empty;
+    size_t bi = 0;
+    int rc;
+
+    if (!valid_backend_name(sval(kn), slen(kn)))
+        return fail_at(x, node_line(kn),
+                       "dns.backends: invalid backend name %s (expected [a-z0-9][a-z0-9_-]{0,62})",
+                       show(sval(kn), slen(kn), kt, sizeof(kt)));
+    rc = add_backend(x, sval(kn), slen(kn), node_line(kn), &bi);
+    if (rc != 0)
+        return rc;
+    snprintf(path, sizeof(path), "dns.backends.%s", x->c->backends[bi].name);
+    rc = expect_mapping(x, vn, path, node_line(kn), &empty);
+    if (rc != 0 || empty)
+        return rc;
+    for (p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
+        yaml_node_t *bk = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *bv = yaml_document_get_node(x->doc, p->value);
+        const struct key *k = find_backend_key(sval(bk), slen(bk));
+        char kpath[192];
+        struct where w;
+
+        if (k == NULL)
+            return fail_at(x, node_line(bk), "unknown key %s.%s", path,
+                           keytext(sval(bk), slen(bk), kt, sizeof(kt)));
+        snprintf(kpath, sizeof(kpath), "%s.%s", path, k->name);
+        w.line = node_line(bk);
+        w.env = NULL;
+        w.path = kpath;
+        rc = set_node(x, k, &x->c->backends[bi], bv, &w);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int parse_dns(struct ctx *x, const yaml_node_t *map, unsigned long line)
+{
+    yaml_node_pair_t *p, *q;
+    char kt[SHOW_MAX * 4 + 8];
+    bool empty;
+    int rc;
+
+    rc = expect_mapping(x, map, "dns", line, &empty);
+    if (rc != 0 || empty)
+        return rc;
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
+
+        if (!(slen(kn) == 8 && memcmp(sval(kn), "backends", 8) == 0))
+            return fail_at(x, node_line(kn), "unknown key dns.%s",
+                           keytext(sval(kn), slen(kn), kt, sizeof(kt)));
+        rc = expect_mapping(x, vn, "dns.backends", node_line(kn), &empty);
+        if (rc != 0)
+            return rc;
+        if (empty)
+            continue;
+        for (q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
+            rc = parse_backend(x, yaml_document_get_node(x->doc, q->key),
+                               yaml_document_get_node(x->doc, q->value));
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int parse_root(struct ctx *x)
+{
+    static const char *const sections[] = {"app", "log", "redis", "writer"};
+    yaml_node_t *root = yaml_document_get_root_node(x->doc);
+    yaml_node_pair_t *p;
+    char kt[SHOW_MAX * 4 + 8];
+    size_t i;
+    int rc;
+
+    if (root == NULL || node_is_null(root))
+        return 0;
+    if (root->type != YAML_MAPPING_NODE)
+        return fail_at(x, node_line(root), "expected a mapping at the top level, got %s",
+                       node_kind(root));
+    rc = check_keys(x, root, "");
+    if (rc != 0)
+        return rc;
+    for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
+        const char *section = NULL;
+
+        for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+            if (strlen(sections[i]) == slen(kn) && memcmp(sections[i], sval(kn), slen(kn)) == 0)
+                section = sections[i];
+        if (section != NULL)
+            rc = parse_section(x, section, vn, node_line(kn));
+        else if (slen(kn) == 3 && memcmp(sval(kn), "dns", 3) == 0)
+            rc = parse_dns(x, vn, node_line(kn));
+        else
+            rc = fail_at(x, node_line(kn), "unknown key %s",
+                         keytext(sval(kn), slen(kn), kt, sizeof(kt)));
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* yaml_fail - turn the parser's error into DADNS_ECONFIG (or DADNS_ENOMEM). */
+static int yaml_fail(struct ctx *x, const yaml_parser_t *parser)
+{
+    const char *problem = parser->problem != NULL ? parser->problem : "unknown error";
+
+    switch (parser->error) {
+    case YAML_MEMORY_ERROR:
+        return nomem(x);
+    case YAML_READER_ERROR:
+        return fail_at(x, 0, "cannot read YAML: %s at byte %zu", problem, parser->problem_offset);
+    default:
+        if (parser->context != NULL)
+            return fail_at(x, (unsigned long)parser->problem_mark.line + 1,
+                           "YAML syntax error: %s (%s at line %lu)", problem, parser->context,
+                           (unsigned long)parser->context_mark.line + 1);
+        return fail_at(x, (unsigned long)parser->problem_mark.line + 1, "YAML syntax error: %s",
+                       problem);
+    }
+}
+
+/* parse_text - apply the YAML document in @text (@len octets) to x->c. Pure: no I/O. */
+static int parse_text(struct ctx *x, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc, extra;
+    bool have_doc = false, have_extra = false;
+    int rc = 0;
+
+    if (!yaml_parser_initialize(&parser))
+        return nomem(x);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = yaml_fail(x, &parser);
+        goto out;
+    }
+    have_doc = true;
+    x->doc = &doc;
+    rc = parse_root(x);
+    if (rc != 0)
+        goto out;
+    if (yaml_document_get_root_node(&doc) != NULL) {
+        if (!yaml_parser_load(&parser, &extra)) {
+            rc = yaml_fail(x, &parser);
+            goto out;
+        }
+        have_extra = true;
+        if (yaml_document_get_root_node(&extra) != NULL)
+            rc =
+                fail_at(x, (unsigned long)extra.start_mark.line + 1, "more than one YAML document");
+    }
+out:
+    x->doc = NULL;
+    if (have_extra)
+        yaml_document_delete(&extra);
+    if (have_doc)
+        yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+/* read_file - the whole of @path into @b (at most CONFIG_MAX_FILE octets). */
+static int read_file(struct ctx *x, const char *path, struct buf *b)
+{
+    char chunk[8192];
+    ssize_t n;
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(x->e, DADNS_ECONFIG, "cannot read %s: %s", path, strerror(errno));
+    for (;;) {
+        n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = err_set(x->e, DADNS_ECONFIG, "cannot read %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        rc = buf_append(b, chunk, (size_t)n);
+        if (rc == DADNS_ETOOBIG) {
+            rc = err_set(x->e, DADNS_ECONFIG, "%s: larger than %zu bytes", path, CONFIG_MAX_FILE);
+            break;
+        }
+        if (rc != 0) {
+            rc = nomem(x);
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The environment                                                                            */
+
+/* env_top - DADNS_<SECTION>_<KEY> for every top-level key. */
+static int env_top(struct ctx *x)
+{
+    char var[96], path[96];
+    const char *v;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < N_TOP; i++) {
+        struct where w;
+
+        snprintf(path, sizeof(path), "%s.%s", top_keys[i].section, top_keys[i].name);
+        memcpy(var, ENV_PREFIX, sizeof(ENV_PREFIX) - 1);
+        env_name(path, var + sizeof(ENV_PREFIX) - 1, sizeof(var) - (sizeof(ENV_PREFIX) - 1));
+        v = getenv(var);
+        if (v == NULL)
+            continue;
+        w.line = 0;
+        w.env = var;
+        w.path = path;
+        rc = set_value(x, &top_keys[i], x->c, v, strlen(v), &w);
+        if (rc != 0)
+            return rc;
+        x->top_env[i] = true;
+    }
+    return 0;
+}
+
+/* env_collisions - two backends whose names differ only by '-' versus '_' would share their
+ * variables: refuse that. */
+static int env_collisions(struct ctx *x)
+{
+    char a[BACKEND_NAME_MAX + 1], b[BACKEND_NAME_MAX + 1];
+    size_t i, j;
+
+    for (i = 0; i < x->c->n_backends; i++) {
+        env_name(x->c->backends[i].name, a, sizeof(a));
+        for (j = 0; j < i; j++) {
+            env_name(x->c->backends[j].name, b, sizeof(b));
+            if (strcmp(a, b) == 0)
+                return fail_at(x, x->bline[i],
+                               "dns.backends.%s and dns.backends.%s would share the environment "
+                               "variables " ENV_BACKENDS "%s_*",
+                               x->c->backends[j].name, x->c->backends[i].name, a);
+        }
+    }
+    return 0;
+}
+
+/* env_backend_var - apply one DADNS_DNS_BACKENDS_<NAME>_<KEY>=value (@entry from environ).
+ * Variables that match no backend key are ignored. */
+static int env_backend_var(struct ctx *x, const char *entry)
+{
+    char var[160], ename[BACKEND_NAME_MAX + 1], kname[32], path[192];
+    const char *eq = strchr(entry, '='), *rest, *v;
+    const struct key *best = NULL;
+    size_t rlen, nlen = 0, i, bi;
+    struct where w;
+    int rc;
+
+    if (eq == NULL || (size_t)(eq - entry) >= sizeof(var))
+        return 0;
+    memcpy(var, entry, (size_t)(eq - entry));
+    var[eq - entry] = '\0';
+    v = eq + 1;
+    rest = var + sizeof(ENV_BACKENDS) - 1;
+    rlen = strlen(rest);
+    /* the longest backend key that is a suffix "_<KEY>" after a non-empty name */
+    for (i = 0; i < N_BACKEND_KEYS; i++) {
+        size_t klen = strlen(backend_keys[i].name);
+
+        env_name(backend_keys[i].name, kname, sizeof(kname));
+        if (rlen < klen + 2 || rest[rlen - klen - 1] != '_' ||
+            strcmp(rest + rlen - klen, kname) != 0)
+            continue;
+        if (best == NULL || klen > strlen(best->name)) {
+            best = &backend_keys[i];
+            nlen = rlen - klen - 1;
+        }
+    }
+    if (best == NULL)
+        return 0;
+    for (i = 0; i < nlen; i++)
+        if (!((rest[i] >= 'A' && rest[i] <= 'Z') || (rest[i] >= '0' && rest[i] <= '9') ||
+              rest[i] == '_'))
+            return 0; /* not our spelling: ignore, like any unknown DADNS_* variable */
+    w.line = 0;
+    w.env = var;
+    w.path = path;
+    if (nlen > BACKEND_NAME_MAX) {
+        snprintf(path, sizeof(path), "dns.backends");
+        return fail(x, &w, "backend name longer than %d characters", BACKEND_NAME_MAX);
+    }
+    for (bi = 0; bi < x->c->n_backends; bi++) {
+        env_name(x->c->backends[bi].name, ename, sizeof(ename));
+        if (strlen(ename) == nlen && memcmp(ename, rest, nlen) == 0)
+            break;
+    }
+    if (bi == x->c->n_backends) {
+        for (i = 0; i < nlen; i++)
+            ename[i] = (char)((rest[i] >= 'A' && rest[i] <= 'Z') ? rest[i] - 'A' + 'a' : rest[i]);
+        ename[nlen] = '\0';
+        if (!valid_backend_name(ename, nlen)) {
+            snprintf(path, sizeof(path), "dns.backends");
+            return fail(x, &w, "invalid backend name \"%s\" (expected [a-z0-9][a-z0-9_-]{0,62})",
+                        ename);
+        }
+        rc = add_backend(x, ename, nlen, 0, &bi);
+        if (rc != 0)
+            return rc;
+    }
+    snprintf(path, sizeof(path), "dns.backends.%s.%s", x->c->backends[bi].name, best->name);
+    return set_value(x, best, &x->c->backends[bi], v, strlen(v), &w);
+}
+
+static int cmp_backend(const void *a, const void *b)
+{
+    return strcmp(((const struct backend_conf *)a)->name, ((const struct backend_conf *)b)->name);
+}
+
+static int apply_env(struct ctx *x)
+{
+    char **ep;
+    int rc;
+
+    rc = env_top(x);
+    if (rc != 0)
+        return rc;
+    rc = env_collisions(x);
+    if (rc != 0)
+        return rc;
+    x->n_file_backends = x->c->n_backends;
+    for (ep = environ; ep != NULL && *ep != NULL; ep++) {
+        if (strncmp(*ep, ENV_BACKENDS, sizeof(ENV_BACKENDS) - 1) != 0)
+            continue;
+        rc = env_backend_var(x, *ep);
+        if (rc != 0)
+            return rc;
+    }
+    /* backends created by the environment follow those of the file, sorted by name; their
+     * bline entries are all 0, so they need no reordering */
+    if (x->c->n_backends > x->n_file_backends + 1)
+        qsort(x->c->backends + x->n_file_backends, x->c->n_backends - x->n_file_backends,
+              sizeof(struct backend_conf), cmp_backend);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cross-checks                                                                               */
+
+static int missing(struct ctx *x, size_t bi, const char *key)
+{
+    const char *name = x->c->backends[bi].name;
+    char ename[BACKEND_NAME_MAX + 1], ekey[32];
+
+    if (x->bline[bi] != 0)
+        return fail_at(x, x->bline[bi], "dns.backends.%s: missing required key %s", name, key);
+    env_name(name, ename, sizeof(ename));
+    env_name(key, ekey, sizeof(ekey));
+    return err_set(x->e, DADNS_ECONFIG,
+                   "environment: dns.backends.%s: missing required key %s "
+                   "(set " ENV_BACKENDS "%s_%s)",
+                   name, key, ename, ekey);
+}
+
+static int validate(struct ctx *x)
+{
+    const struct config *c = x->c;
+    size_t i, bi = 0, ti = 0;
+    int rc;
+
+    for (i = 0; i < c->n_backends; i++) {
+        const struct backend_conf *b = &c->backends[i];
+
+        if (b->type == 0)
+            return missing(x, i, "type");
+        if (b->type == BACKEND_BIND) {
+            if (b->zones_dir == NULL)
+                return missing(x, i, "zones_dir");
+            if (b->named_conf == NULL)
+                return missing(x, i, "named_conf");
+        }
+    }
+    if (c->block_ms >= c->redis_timeout_ms) {
+        find_top_key("writer", "block_ms", 8, &bi);
+        find_top_key("redis", "timeout_ms", 10, &ti);
+        /* blame the value that was set last: environment, then file */
+        if (x->top_env[bi] || x->top_env[ti]) {
+            char var[64];
+            const char *which = x->top_env[bi] ? "writer.block_ms" : "redis.timeout_ms";
+
+            memcpy(var, ENV_PREFIX, sizeof(ENV_PREFIX) - 1);
+            env_name(which, var + sizeof(ENV_PREFIX) - 1, sizeof(var) - sizeof(ENV_PREFIX));
+            rc = err_set(x->e, DADNS_ECONFIG,
+                         "environment %s: writer.block_ms (%d) must be less than "
+                         "redis.timeout_ms (%d)",
+                         var, c->block_ms, c->redis_timeout_ms);
+        } else {
+            rc = fail_at(x, x->top_line[bi] ? x->top_line[bi] : x->top_line[ti],
+                         "writer.block_ms (%d) must be less than redis.timeout_ms (%d)",
+                         c->block_ms, c->redis_timeout_ms);
+        }
+        return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public                                                                                     */
+
+int config_load(const char *path, struct config **out, struct err *e)
+{
+    struct ctx x;
+    struct buf text;
+    int rc;
+
+    *out = NULL;
+    memset(&x, 0, sizeof(x));
+    buf_init(&text, CONFIG_MAX_FILE);
+    x.e = e;
+    x.c = calloc(1, sizeof(*x.c));
+    if (x.c == NULL) {
+        rc = nomem(&x);
+        goto out;
+    }
+    x.c->path = strdup(path != NULL && path[0] != '\0' ? path : "(defaults)");
+    if (x.c->path == NULL) {
+        rc = nomem(&x);
+        goto out;
+    }
+    x.file = x.c->path;
+    rc = set_defaults(&x);
+    if (rc != 0)
+        goto out;
+    if (path != NULL && path[0] != '\0') {
+        rc = read_file(&x, path, &text);
+        if (rc != 0)
+            goto out;
+        rc = parse_text(&x, text.data != NULL ? text.data : "", text.len);
+        if (rc != 0)
+            goto out;
+    }
+    rc = apply_env(&x);
+    if (rc != 0)
+        goto out;
+    rc = validate(&x);
+    if (rc != 0)
+        goto out;
+    *out = x.c;
+    x.c = NULL;
+out:
+    config_free(x.c);
+    free(x.bline);
+    buf_free(&text);
+    return rc;
+}
+
+void config_free(struct config *c)
+{
+    size_t i;
+
+    if (c == NULL)
+        return;
+    for (i = 0; i < N_TOP; i++)
+        if (top_keys[i].kind == KIND_STR)
+            free(*(char **)(void *)((char *)c + top_keys[i].off));
+    for (i = 0; i < c->n_backends; i++)
+        backend_release(&c->backends[i]);
+    free(c->backends);
+    free(c->path);
+    free(c);
+}
+
+const struct backend_conf *config_backend(const struct config *c, const char *name)
+{
+    size_t i;
+
+    if (c == NULL || name == NULL)
+        return NULL;
+    for (i = 0; i < c->n_backends; i++)
+        if (strcmp(c->backends[i].name, name) == 0)
+            return &c->backends[i];
+    return NULL;
+}

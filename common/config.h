@@ -22,26 +22,26 @@ struct backend_conf {
     enum backend_type type; /* required key "type" */
     bool enabled;           /* "enabled", default true */
     /* type bind */
-    char *zones_dir;  /* "zones_dir": directory of zone files (required for bind) */
-    char *named_conf; /* "named_conf": include file dadns regenerates (required for bind) */
-    char *rndc;       /* "rndc": rndc binary, default "rndc" (looked up in PATH) */
-    char *rndc_conf;  /* "rndc_conf": -c file for rndc, "" = rndc's default */
+    char *zones_dir;   /* "zones_dir": zone files directory (bind: required, absolute) */
+    char *named_conf;  /* "named_conf": include file dadns regenerates (ditto) */
+    char *rndc;        /* "rndc": rndc binary, default "rndc" (looked up in PATH) */
+    char *rndc_conf;   /* "rndc_conf": -c file for rndc, "" = rndc's default */
     char *rndc_server; /* "rndc_server": -s, "" = rndc's default */
-    int rndc_port;     /* "rndc_port": -p, 0 = rndc's default */
-    int rndc_parallel; /* "rndc_parallel": rndc processes run at once, default 4 */
+    int rndc_port;     /* "rndc_port": -p, 0-65535, 0 = rndc's default */
+    int rndc_parallel; /* "rndc_parallel": rndc processes at once, 1-64, default 4 */
 };
 
 struct config {
     char *path; /* file that was read, or "(defaults)" when none */
 
     /* app: the ingest service (DirectDNSOnly key names) */
-    char *auth_username;   /* app.auth_username, default "directdnsonly" */
-    char *auth_password;   /* app.auth_password, no default ("" = unset; ingest refuses) */
-    char *auth_realm;      /* app.auth_realm, default "dadns" */
-    char *listen_addr;     /* app.listen_addr, default "0.0.0.0" */
-    int listen_port;       /* app.listen_port, default 2222 */
-    size_t max_body_bytes; /* app.max_body_bytes, default 4194304 */
-    int workers;           /* app.workers: HTTP worker threads, default 16 */
+    char *auth_username;    /* app.auth_username, default "directdnsonly" */
+    char *auth_password;    /* app.auth_password, no default ("" = unset; ingest refuses) */
+    char *auth_realm;       /* app.auth_realm, default "dadns" */
+    char *listen_addr;      /* app.listen_addr, default "0.0.0.0" */
+    int listen_port;        /* app.listen_port, 1-65535, default 2222 */
+    size_t max_body_bytes;  /* app.max_body_bytes, 1024..1 GiB, default 4194304 */
+    int workers;            /* app.workers: HTTP worker threads, 1-256, default 64 */
     int parent_exists_code; /* app.parent_exists_code: 2 or 3 (default 3) for exists on parent */
 
     /* log */
@@ -50,36 +50,65 @@ struct config {
 
     /* redis */
     char *redis_host;     /* redis.host, default 127.0.0.1 */
-    int redis_port;       /* redis.port, default 6379 */
+    int redis_port;       /* redis.port, 1-65535, default 6379 */
     char *redis_password; /* redis.password, default "" (no AUTH) */
-    int redis_db;         /* redis.db, default 0 */
+    int redis_db;         /* redis.db, 0-15, default 0 */
     char *redis_prefix;   /* redis.prefix: key prefix, default "dadns:" */
-    int redis_timeout_ms; /* redis.timeout_ms: connect and command timeout, default 5000 */
-    long stream_maxlen;   /* redis.stream_maxlen: approximate XADD MAXLEN, default 1000000 */
+    int redis_timeout_ms; /* redis.timeout_ms: connect/command timeout, 100-600000, default 5000 */
+    long stream_maxlen;   /* redis.stream_maxlen: approx. XADD MAXLEN, >= 1000, default 1000000 */
 
     /* writer: shared by every writer service */
-    char *consumer_name;  /* writer.consumer_name, default "<hostname>" */
-    int batch_size;       /* writer.batch_size: entries per XREADGROUP, default 1000 */
-    int block_ms;         /* writer.block_ms: XREADGROUP BLOCK, default 2000 (< timeout_ms) */
-    int retry_interval_s; /* writer.retry_interval_s: re-read own pending, default 30 */
+    char *consumer_name;  /* writer.consumer_name, default gethostname(), "dadns" if empty */
+    int batch_size;       /* writer.batch_size: entries per XREADGROUP, 1-100000, default 1000 */
+    int block_ms;         /* writer.block_ms: BLOCK, 1-60000, < timeout_ms, default 2000 */
+    int retry_interval_s; /* writer.retry_interval_s: re-read pending, 1-86400, default 30 */
 
-    struct backend_conf *backends; /* dns.backends in file order */
+    struct backend_conf *backends; /* dns.backends in file order, then env-created ones by name */
     size_t n_backends;
 };
 
-/* config_load - read @path (NULL or "" = no file: defaults only), then apply DADNS_* variables
- * from the environment, then validate. The variable for key a.b.c is DADNS_A_B_C in upper case,
- * e.g. DADNS_APP_AUTH_PASSWORD, DADNS_REDIS_PORT, DADNS_DNS_BACKENDS_BIND_ZONES_DIR (a backend
- * named in a variable but absent from the file is created by it).
- * Unknown keys, wrong types, out-of-range values and missing required keys are DADNS_ECONFIG
- * with @e naming the file, line and key, e.g. "dadns.yaml:12: app.listen_port: expected an
- * integer 1-65535, got \"abc\"". On success *@out is a new config (free with config_free). */
+/* config_load - start from the embedded defaults, read @path (NULL or "" = no file: defaults
+ * only), then apply DADNS_* variables from the environment, then validate.
+ *
+ * The file: one YAML document whose top level is a mapping with the sections app, log, redis,
+ * writer and dns (each may be empty or null); dns has the one key "backends", a mapping of
+ * backend name -> mapping of backend keys. Backend names match [a-z0-9][a-z0-9_-]{0,62} and
+ * keep their file order. Integers are decimal (quoted or not) within the ranges above;
+ * booleans are true/false/yes/no/on/off/1/0 (any case); a YAML null, mapping or sequence where
+ * a value is expected is an error; strings must not contain control characters. Duplicate
+ * keys, unknown keys and a second document are errors.
+ *
+ * The environment: the variable for key a.b.c is DADNS_A_B_C in upper case with '.' and '-'
+ * turned into '_', e.g. DADNS_APP_AUTH_PASSWORD, DADNS_REDIS_PORT,
+ * DADNS_DNS_BACKENDS_BIND_ZONES_DIR. Values are checked like the file's (an empty value is the
+ * empty string). For DADNS_DNS_BACKENDS_<NAME>_<KEY> the longest backend key that ends the
+ * variable is the key, so names containing '_' work; <NAME> selects the backend whose name,
+ * so spelled, is <NAME> (two backends that would share a spelling, such as a-b and a_b, are an
+ * error); a backend named only in the environment is created with the lower-cased <NAME> as
+ * its name, after those of the file, sorted by name. DADNS_* variables that match no key are
+ * ignored on purpose: other tools (tests, scripts) use the prefix too, so a misspelled
+ * variable is silently without effect.
+ *
+ * Validation: every backend needs "type"; type bind needs zones_dir and named_conf (absolute
+ * paths without '"' or '\'); writer.block_ms must be less than redis.timeout_ms.
+ *
+ * Errors are DADNS_ECONFIG (DADNS_ENOMEM when out of memory) with @e->text naming the file,
+ * line and key, or the variable, and @e->line set for file errors, e.g.
+ *   "dadns.yaml:12: app.listen_port: expected an integer 1-65535, got \"abc\""
+ *   "dadns.yaml:7: unknown key app.listn_port"
+ *   "dadns.yaml:3: dns.backends.bind: missing required key zones_dir"
+ *   "environment DADNS_REDIS_PORT: expected an integer 1-65535, got \"x\""
+ *   "cannot read dadns.yaml: No such file or directory"
+ * The file name in messages is @path as given. Files over 1 MiB are refused.
+ * On success *@out is a new config (caller frees with config_free); on failure *@out is NULL.
+ * Reads the file and the environment; no other I/O, no logging. */
 int config_load(const char *path, struct config **out, struct err *e);
 
-/* config_free - release @c; NULL is fine. */
+/* config_free - release @c and every string and backend it owns; NULL is fine. */
 void config_free(struct config *c);
 
-/* config_backend - the backend named @name, borrowed from @c, or NULL. */
+/* config_backend - the backend named @name (exact match), borrowed from @c (valid until
+ * config_free), or NULL when there is none or either argument is NULL. */
 const struct backend_conf *config_backend(const struct config *c, const char *name);
 
 #endif
