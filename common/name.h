@@ -11,7 +11,7 @@
 
 #include "err.h"
 
-#define NAME_MAX_LEN 253               /* octets in presentation form, without trailing dot */
+#define NAME_MAX_LEN  253                /* octets in presentation form, without trailing dot */
 #define NAME_BUF_SIZE (NAME_MAX_LEN + 1) /* buffer size for a normalized name */
 
 /* name_normalize - validate @in (@len octets, not necessarily NUL terminated) as a zone name
@@ -30,7 +30,8 @@ int name_normalize(const char *in, size_t len, char out[NAME_BUF_SIZE], struct e
 const char *name_parent(const char *name);
 
 /* name_is_within - true when normalized @child equals @parent or is below it (label-wise, so
- * "badexample.com" is not within "example.com"). */
+ * "badexample.com" is not within "example.com"). An empty @parent stands for the root and
+ * contains every name. */
 bool name_is_within(const char *child, const char *parent);
 
 #endif

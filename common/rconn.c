@@ -162,14 +162,25 @@ int rconn_command(struct rconn *rc, int argc, const char **argv, const size_t *l
                   redisReply **reply, struct err *e)
 {
     redisReply *r;
-    int code;
+    int code, reused;
 
     *reply = NULL;
+    reused = rc->c != NULL;
     code = rconn_connect(rc, e);
     if (code != 0)
         return code;
     r = redisCommandArgv(rc->c, argc, argv, lens);
     code = rconn_check(rc->c, r, want, e);
+    if (code == DADNS_EREDIS && reused) {
+        /* A connection kept from before may have been closed by a Redis restart: reconnect
+         * and try once more (the callers' commands are idempotent, see rconn.h). */
+        rconn_drop(rc);
+        code = rconn_connect(rc, e);
+        if (code != 0)
+            return code;
+        r = redisCommandArgv(rc->c, argc, argv, lens);
+        code = rconn_check(rc->c, r, want, e);
+    }
     if (code == DADNS_EREDIS) {
         rconn_drop(rc);
         return code;

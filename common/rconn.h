@@ -40,9 +40,12 @@ unsigned long rconn_reconnects(const struct rconn *rc);
 
 /* rconn_command - run one command given as @argc arguments (@argv with lengths @lens, binary
  * safe; @lens NULL = strlen) and check the reply with rconn_check against @want (a
- * REDIS_REPLY_* type, or -1 for any non-error type). On success *@reply is the reply (caller
- * frees with freeReplyObject) and 0 is returned. On failure *@reply is NULL and the code is
- * DADNS_EREDIS (connection lost: outcome unknown) or DADNS_EREPLY (@e holds Redis's text). */
+ * REDIS_REPLY_* type, or -1 for any non-error type). When a connection kept from an earlier
+ * call turns out to be broken (Redis restarted meanwhile), it reconnects and sends the command
+ * once more, so only use it for commands that are safe to repeat (every dadns script is).
+ * On success *@reply is the reply (caller frees with freeReplyObject) and 0 is returned. On
+ * failure *@reply is NULL and the code is DADNS_EREDIS (connection lost: outcome unknown) or
+ * DADNS_EREPLY (@e holds Redis's text). */
 int rconn_command(struct rconn *rc, int argc, const char **argv, const size_t *lens, int want,
                   redisReply **reply, struct err *e);
 

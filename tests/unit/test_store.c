@@ -195,8 +195,8 @@ END_TEST
 
 struct recorder {
     pthread_mutex_t mu;
-    int fail;         /* fail every change while set */
-    int calls;        /* apply calls */
+    int fail;          /* fail every change while set */
+    int calls;         /* apply calls */
     char log[64][300]; /* "op zone version" per change seen */
     int n;
 };
