@@ -46,6 +46,9 @@ static int domain_param(const struct form *f, char out[NAME_BUF_SIZE], struct er
         return err_set(e, DADNS_EPARAM, "Missing 'domain' parameter");
     if (name_normalize(p->val, p->val_len, out, &ne) != 0)
         return err_set(e, DADNS_ENAME, "Invalid domain: %s", ne.text);
+    if (strlen(out) > REQUEST_ZONE_MAX)
+        return err_set(e, DADNS_ENAME, "Invalid domain: longer than %d characters",
+                       REQUEST_ZONE_MAX);
     return 0;
 }
 

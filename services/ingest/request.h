@@ -25,6 +25,10 @@ enum da_action {
 
 #define REQUEST_MAX_ZONES 1000 /* zones in one delete */
 
+/* Longest zone name accepted: DNS allows 253 octets, but "<zone>.db" must fit the 255-octet
+ * file-name limit of the BIND writer, so 252. */
+#define REQUEST_ZONE_MAX 252
+
 struct da_request {
     enum da_action action;
     char zone[NAME_BUF_SIZE];     /* exists, rawsave */

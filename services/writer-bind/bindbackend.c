@@ -551,7 +551,7 @@ static void reload(struct bindbackend *b, struct change *changes, size_t n, unsi
         /* named does not know a zone we think it has (its config was changed or restored
          * behind our back): the include is re-sent with a reconfig in this same batch, which
          * loads the file just written. */
-        if (strstr(jobs[i].msg, "not found") != NULL) {
+        if (strstr(jobs[i].msg, "no matching zone") != NULL) {
             b->need_reconfig = 1;
             flags[which[i]] |= F_UNKNOWN;
             continue;
@@ -569,7 +569,7 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
     char fname[NAME_BUF_SIZE + 8];
     unsigned *flags = NULL;
     struct err e;
-    size_t i, wrote = 0;
+    size_t i, wrote = 0, unknown;
     int rc;
 
     if (n == 0 && !b->need_reconfig)
@@ -649,7 +649,9 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
 
     /* 3. reloads of zones named already had */
     reload(b, changes, n, flags);
-    if (b->need_reconfig) {
+    for (unknown = 0, i = 0; i < n; i++)
+        unknown += (flags[i] & F_UNKNOWN) ? 1 : 0;
+    if (unknown > 0) {
         /* some zones were unknown to named: send the include again */
         rc = write_include(b, &e);
         if (rc == 0)
