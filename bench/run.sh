@@ -221,7 +221,51 @@ run_size() {
     STACK_DIR=""
 }
 
+# run_ingest_only N - the accept rate of ingest alone: Redis (AOF, appendfsync always) and
+# ingest, no writer or named competing for the two cores; the pushes stay in the stream.
+declare -a IROWS=()
+run_ingest_only() {
+    local n="$1" dir auth marks wrk_out line
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/dadns-bench.XXXXXX")"
+    stack_init "$dir"
+    stack_start_redis
+    stack_start_ingest
+    auth="$(printf '%s' "$AUTH_USER:$AUTH_PASS" | base64 -w0)"
+    marks="$dir/marks"
+    mkdir -p "$marks"
+    wrk_out="$OUT/wrk-ingest-only-$n.txt"
+    echo "== $n zones, ingest alone: pushing with wrk ($THREADS threads, $CONNS connections)"
+    wrk -t "$THREADS" -c "$CONNS" -d "${TIMEOUT}s" --timeout 30s --latency \
+        -s "$ROOT/bench/push.lua" "http://127.0.0.1:$INGEST_PORT" \
+        -- "$n" "$THREADS" "$auth" 2025010101 "i$n" "$marks" >"$wrk_out" 2>&1 &
+    WRK_PID=$!
+    wait_until "$TIMEOUT" eval '[ "$(find "$marks" -name "done.*" | wc -l)" -ge "$THREADS" ]' ||
+        echo "warning: not every wrk thread finished within ${TIMEOUT}s"
+    sleep 0.05
+    kill -INT "$WRK_PID" 2>/dev/null || true
+    wait "$WRK_PID" || true
+    WRK_PID=""
+    local acc fail pps p50 p90 p99 p999 lat r_in
+    line="$(grep '^bench: accepted=' "$wrk_out" || true)"
+    acc="$(kv accepted "$line")"
+    fail="$(kv failed "$line")"
+    pps="$(kv pushes_per_s "$(grep '^bench: first=' "$wrk_out" || true)")"
+    lat="$(grep '^bench: latency_ms' "$wrk_out" || true)"
+    p50="$(kv p50 "$lat")"
+    p90="$(kv p90 "$lat")"
+    p99="$(kv p99 "$lat")"
+    p999="$(kv p99.9 "$lat")"
+    r_in="$(vmhwm_mib ingest)"
+    echo "   accepted=$acc failed=$fail ($pps pushes/s) p50=$p50 p99=$p99 ms; ingest peak RSS $r_in MiB"
+    IROWS+=("$(printf '%7s %9s %7s %9s %7s %7s %7s %8s | %6s' "$n" "$acc/$n" "$fail" "$pps" \
+        "$p50" "$p90" "$p99" "$p999" "$r_in")")
+    stack_stop_all
+    rm -rf "$dir"
+    STACK_DIR=""
+}
+
 for n in "${SIZES[@]}"; do
+    run_ingest_only "$n"
     run_size "$n"
 done
 
@@ -232,6 +276,14 @@ done
     echo "seconds after the first push / after the last push answer; update = one zone updated $UPDATES times"
     echo "sequentially, push to served (ms); RSS = peak resident set (VmHWM, MiB)"
     echo
+    echo "ingest alone (Redis + ingest only; push latency ms, ingest peak RSS MiB):"
+    printf '%7s %9s %7s %9s %7s %7s %7s %8s | %6s\n' zones accepted failed pushes/s p50 p90 p99 \
+        p99.9 ingest
+    for r in "${IROWS[@]}"; do
+        echo "$r"
+    done
+    echo
+    echo "full stack (ingest + writer-bind + named + Redis on the same 2 cores):"
     printf '%7s %9s %7s %9s %7s %7s %7s %8s %11s %10s %8s %8s %8s | %6s %6s %6s %6s\n' \
         zones accepted failed pushes/s p50 p90 p99 p99.9 served@first served@last \
         upd-p50 upd-p99 upd-max ingest writer redis named

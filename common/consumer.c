@@ -358,6 +358,8 @@ int consumer_run(const struct config *cfg, const struct backend_conf *bc,
         }
         if (rc == 0 && n > 0)
             rc = process(&L, n, &re);
+        if (rc != 0 && *stop)
+            break; /* a stop signal interrupted the blocking read */
         if (rc != 0) {
             log_msg(LOG_WARN, "Redis error, reconnecting", "backend", bc->name, "reason", re.text,
                     NULL);

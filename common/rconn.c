@@ -158,6 +158,24 @@ fail:
     return r;
 }
 
+/* settle - judge reply @r (may be NULL): hand it out on success, free it otherwise, drop the
+ * connection when it is broken. */
+static int settle(struct rconn *rc, redisReply *r, int want, redisReply **reply, struct err *e)
+{
+    int code = rconn_check(rc->c, r, want, e);
+
+    if (code == DADNS_EREDIS) {
+        rconn_drop(rc);
+        return code;
+    }
+    if (code != 0) {
+        freeReplyObject(r);
+        return code;
+    }
+    *reply = r;
+    return 0;
+}
+
 int rconn_command(struct rconn *rc, int argc, const char **argv, const size_t *lens, int want,
                   redisReply **reply, struct err *e)
 {
@@ -170,8 +188,7 @@ int rconn_command(struct rconn *rc, int argc, const char **argv, const size_t *l
     if (code != 0)
         return code;
     r = redisCommandArgv(rc->c, argc, argv, lens);
-    code = rconn_check(rc->c, r, want, e);
-    if (code == DADNS_EREDIS && reused) {
+    if (r == NULL && reused) {
         /* A connection kept from before may have been closed by a Redis restart: reconnect
          * and try once more (the callers' commands are idempotent, see rconn.h). */
         rconn_drop(rc);
@@ -179,18 +196,8 @@ int rconn_command(struct rconn *rc, int argc, const char **argv, const size_t *l
         if (code != 0)
             return code;
         r = redisCommandArgv(rc->c, argc, argv, lens);
-        code = rconn_check(rc->c, r, want, e);
     }
-    if (code == DADNS_EREDIS) {
-        rconn_drop(rc);
-        return code;
-    }
-    if (code != 0) {
-        freeReplyObject(r);
-        return code;
-    }
-    *reply = r;
-    return 0;
+    return settle(rc, r, want, reply, e);
 }
 
 int rconn_append(struct rconn *rc, int argc, const char **argv, const size_t *lens, struct err *e)
@@ -210,24 +217,14 @@ int rconn_append(struct rconn *rc, int argc, const char **argv, const size_t *le
 int rconn_get_reply(struct rconn *rc, int want, redisReply **reply, struct err *e)
 {
     void *r = NULL;
-    int code;
 
     *reply = NULL;
     if (rc->c == NULL)
         return err_set(e, DADNS_EREDIS, "Redis connection lost");
-    if (redisGetReply(rc->c, &r) != REDIS_OK)
-        r = NULL;
-    code = rconn_check(rc->c, r, want, e);
-    if (code == DADNS_EREDIS) {
+    if (redisGetReply(rc->c, &r) != REDIS_OK) {
         if (r != NULL)
             freeReplyObject(r);
-        rconn_drop(rc);
-        return code;
+        r = NULL;
     }
-    if (code != 0) {
-        freeReplyObject(r);
-        return code;
-    }
-    *reply = r;
-    return 0;
+    return settle(rc, r, want, reply, e);
 }

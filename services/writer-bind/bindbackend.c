@@ -499,6 +499,20 @@ out:
     buf_free(&content);
 }
 
+/* send_include - write the include and make named read it; on success nothing is owed. */
+static int send_include(struct bindbackend *b, struct err *e)
+{
+    int rc = write_include(b, e);
+
+    if (rc == 0)
+        rc = rndc_reconfig(&b->rndc, e);
+    if (rc == 0) {
+        strset_clear(b->pending);
+        b->need_reconfig = 0;
+    }
+    return rc;
+}
+
 /* verify - @c's zone is listed and its file is what save would write? */
 static int verify(struct bindbackend *b, struct change *c, const char *fname)
 {
@@ -633,13 +647,8 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
             flags[i] |= F_DEP;
     }
     if (b->need_reconfig) {
-        rc = write_include(b, &e);
-        if (rc == 0)
-            rc = rndc_reconfig(&b->rndc, &e);
-        if (rc == 0) {
-            strset_clear(b->pending);
-            b->need_reconfig = 0;
-        } else {
+        rc = send_include(b, &e);
+        if (rc != 0) {
             for (i = 0; i < n; i++) {
                 if ((flags[i] & F_DEP) && changes[i].result == 0)
                     fail(&changes[i], DADNS_EBACKEND, "%s", e.text);
@@ -653,13 +662,7 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
         unknown += (flags[i] & F_UNKNOWN) ? 1 : 0;
     if (unknown > 0) {
         /* some zones were unknown to named: send the include again */
-        rc = write_include(b, &e);
-        if (rc == 0)
-            rc = rndc_reconfig(&b->rndc, &e);
-        if (rc == 0) {
-            strset_clear(b->pending);
-            b->need_reconfig = 0;
-        }
+        rc = send_include(b, &e);
         for (i = 0; i < n; i++) {
             if (rc != 0 && (flags[i] & F_UNKNOWN) && changes[i].result == 0)
                 fail(&changes[i], DADNS_EBACKEND, "%s", e.text);
