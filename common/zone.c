@@ -8,6 +8,7 @@
 
 #include <libzscanner/scanner.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,7 @@ static bool is_hostname(const uint8_t *p, bool wildcard)
 }
 
 /* dns_name_ismailbox(): the root, or a first label of printable non-space octets followed by
- * at least one host label. */
+ * host labels (none at all is fine: "hostmaster." passes, as in named). */
 static bool is_mailbox(const uint8_t *p)
 {
     size_t l = p[0], k;
@@ -236,8 +237,7 @@ static bool is_mailbox(const uint8_t *p)
     for (k = 1; k <= l; k++)
         if (p[k] <= 0x20 || p[k] >= 0x7f)
             return false;
-    p += l + 1;
-    return *p != 0 && host_labels(p);
+    return host_labels(p + l + 1);
 }
 
 static bool label_is(const uint8_t *label, const char *s)
@@ -642,9 +642,13 @@ static int check_rdata_shape(uint16_t type, const uint8_t *rd, size_t len, unsig
                 return err_setl(e, DADNS_EZONE, line, 0,
                                 "line %lu: CAA tag may hold only letters and digits", line);
         return 0;
+    case T_NSEC:
+        if ((n = dname_len(rd, len)) != 0 && n == len)
+            return err_setl(e, DADNS_EZONE, line, 0, "line %lu: NSEC record without types", line);
+        return 0;
     case T_RRSIG:
         /* the signer (the zone) cannot have more labels than the signed owner */
-        if (len > 18 && (n = dname_len(rd + 18, len - 18)) != 0 && dname_labels(rd + 18) > rd[3]) {
+        if (len > 18 && dname_len(rd + 18, len - 18) != 0 && dname_labels(rd + 18) > rd[3]) {
             char t[TEXT_MAX + 2];
 
             return err_setl(e, DADNS_EZONE, line, 0,
@@ -710,21 +714,30 @@ static int check_soa(struct zone_checker *zc, const uint8_t *rd, size_t len, uns
     return 0;
 }
 
-/* Line of position @at, knowing that @end is on line @line. */
-static unsigned long line_at(const char *at, const char *end, unsigned long line)
+/* Octets that end an unquoted token in zone text (1), or need a closer look inside one (2). */
+static const uint8_t token_class[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['('] = 1, [')'] = 1, [';'] = 1, ['"'] = 1, ['\\'] = 2,
+};
+
+/* Line number of position @at in the text that starts at @text. */
+static unsigned long line_at(const char *text, const char *at)
 {
-    for (; at < end; at++)
-        line -= *at == '\n';
+    unsigned long line = 1;
+
+    for (; text < at; text++)
+        line += *text == '\n';
     return line;
 }
 
-/* Lexical rules named applies to the text of one record, [@p, @end), ending on line @line,
- * where libzscanner is more lenient: a quoted string may not run over a line end, a \DDD
- * escape may not exceed 255, a backslash may not end a line, and (when @strings, for TXT and
- * SPF, which the scanner silently splits) no string may decode to more than 255 octets.
- * Comments are skipped; \X and \DDD count as one octet. */
-static int check_record_text(const char *p, const char *end, bool strings, int *carry,
-                             unsigned long line, struct err *e)
+/* Lexical rules named applies to the text of one record, [@p, @end) inside @text, where
+ * libzscanner is more lenient: a quoted string may not run over a line end, a \DDD escape may
+ * not exceed 255, a backslash may not end a line, a record may not start before the previous
+ * one is over (inside its parentheses or after its ')' on the same line), and (when @strings,
+ * for TXT and SPF, which the scanner silently splits) no string may decode to more than 255
+ * octets. *@carry holds the parentheses still open from the previous record and gets those
+ * still open at @end. Comments are skipped; \X and \DDD count as one octet. */
+static int check_record_text(const char *text, const char *p, const char *end, bool strings,
+                             int *carry, struct err *e)
 {
     int depth = *carry, open_before = *carry; /* parentheses opened in earlier records */
     bool closed_here = false;                 /* the line holds the ')' of an earlier record */
@@ -735,12 +748,13 @@ static int check_record_text(const char *p, const char *end, bool strings, int *
         bool quoted;
 
         if (*p == ';') {
-            while (p < end && *p != '\n')
-                p++;
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+            p = nl != NULL ? nl : end;
             continue;
         }
         if (*p == ')' && depth == 0) {
-            unsigned long l = line_at(p, end, line);
+            unsigned long l = line_at(text, p);
 
             return err_setl(e, DADNS_EZONE, l, 0, "line %lu: ')' without '('", l);
         }
@@ -756,52 +770,61 @@ static int check_record_text(const char *p, const char *end, bool strings, int *
             p++;
             continue;
         }
-        if (closed_here) {
-            /* the scanner would take the rest of this line as a record of its own */
-            unsigned long l = line_at(p, end, line);
+        if (closed_here || open_before > 0) {
+            /* the scanner would take this as a record of its own; named as more of the last */
+            unsigned long l = line_at(text, p);
 
             return err_setl(e, DADNS_EZONE, l, 0,
-                            "line %lu: data after the ')' that closes the previous record", l);
+                            "line %lu: unexpected data after the end of the previous record", l);
         }
         quoted = *p == '"';
         if (quoted)
             p++;
         while (p < end) {
-            if (quoted ? *p == '"' : strchr(" \t\n();\"", *p) != NULL)
+            const char *q = p;
+
+            /* plain octets first: most of a record is base64, hex or words */
+            if (quoted)
+                while (q < end && *q != '"' && *q != '\\' && *q != '\n')
+                    q++;
+            else
+                while (q < end && token_class[(unsigned char)*q] == 0)
+                    q++;
+            n += (size_t)(q - p);
+            p = q;
+            if (p == end || (quoted ? *p == '"' : token_class[(unsigned char)*p] == 1))
                 break;
             if (*p == '\n') {
-                unsigned long l = line_at(start, end, line);
+                unsigned long l = line_at(text, start);
 
                 return err_setl(e, DADNS_EZONE, l, 0,
                                 "line %lu: a quoted string runs past the end of the line "
                                 "(missing closing quote?)",
                                 l);
             }
-            if (*p == '\\' && end - p >= 4 && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
-                p[2] <= '9' && p[3] >= '0' && p[3] <= '9') {
+            /* a backslash: \DDD or \X, one octet either way */
+            if (end - p >= 4 && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+                p[3] >= '0' && p[3] <= '9') {
                 int v = (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
 
                 if (v > 255) {
-                    unsigned long l = line_at(p, end, line);
+                    unsigned long l = line_at(text, p);
 
                     return err_setl(e, DADNS_EZONE, l, 0, "line %lu: escape \\%c%c%c is over 255",
                                     l, p[1], p[2], p[3]);
                 }
                 p += 4;
-            } else if (*p == '\\') {
-                if (end - p < 2 || p[1] == '\n') {
-                    unsigned long l = line_at(p, end, line);
+            } else if (end - p < 2 || p[1] == '\n') {
+                unsigned long l = line_at(text, p);
 
-                    return err_setl(e, DADNS_EZONE, l, 0, "line %lu: a backslash ends the line", l);
-                }
-                p += 2;
+                return err_setl(e, DADNS_EZONE, l, 0, "line %lu: a backslash ends the line", l);
             } else {
-                p++;
+                p += 2;
             }
             n++;
         }
         if (strings && n > 255) {
-            unsigned long l = line_at(start, end, line);
+            unsigned long l = line_at(text, start);
 
             return err_setl(e, DADNS_EZONE, l, 0,
                             "line %lu: string longer than 255 characters (split it into "
@@ -834,7 +857,7 @@ static bool caa_tag_escaped(const char *p, const char *end)
             bool quoted = *p == '"';
 
             tok[n] = p++;
-            while (p < end && (quoted ? *p != '"' : strchr(" \t\n();\"", *p) == NULL))
+            while (p < end && (quoted ? *p != '"' : token_class[(unsigned char)*p] != 1))
                 p += (*p == '\\' && end - p >= 2) ? 2 : 1;
             if (quoted && p < end)
                 p++;
@@ -918,12 +941,13 @@ static int on_record(struct zone_checker *zc, struct err *e)
 
     /* the record's own text: from the end of the previous record to where the scanner is */
     span_end = zc->in + zc->in_len;
-    if (s->input.current >= zc->in && s->input.current <= span_end)
-        span_end = s->input.current;
+    if ((uintptr_t)s->input.current >= (uintptr_t)zc->in &&
+        (uintptr_t)s->input.current <= (uintptr_t)span_end)
+        span_end = s->input.current; /* else the scanner is in its own final-newline block */
     if (zc->span != NULL && zc->span <= span_end) {
-        rc = check_record_text(zc->span, span_end,
+        rc = check_record_text(zc->in, zc->span, span_end,
                                s->r_type == T_TXT || s->r_type == T_SPF || s->r_type == T_AVC,
-                               &zc->depth, line, e);
+                               &zc->depth, e);
         if (rc != 0)
             return rc;
         if (s->r_type == T_CAA && caa_tag_escaped(zc->span, span_end))
