@@ -35,6 +35,10 @@ run: deps build
 bench: deps build
 	DADNS_BIN_DIR=$(CURDIR)/$(BUILD_DIR) bash bench/run.sh $(BENCH_ARGS)
 
+.PHONY: bench-mysql
+bench-mysql: deps build
+	DADNS_BIN_DIR=$(CURDIR)/$(BUILD_DIR) bash bench/run-mysql.sh $(BENCH_ARGS)
+
 format:
 	clang-format -i $(C_FILES)
 

@@ -38,6 +38,8 @@ enum kind {
 #define F_NONEMPTY 0x1u /* string must not be empty */
 #define F_ABSPATH  0x2u /* absolute path, written into named.conf between quotes */
 #define F_NOQUOTE  0x4u /* string must not contain '"' or '\\' (written between quotes) */
+#define F_IDENT    0x8u /* SQL identifier put into SQL text: [A-Za-z0-9_]{1,64} */
+#define IDENT_MAX  64   /* longest table name (MySQL's limit) */
 
 struct key {
     const char *section;        /* "app", "log", "redis", "writer"; NULL for a backend key */
@@ -45,7 +47,7 @@ struct key {
     enum kind kind;             /* C type of the field */
     unsigned flags;             /* F_* */
     size_t off;                 /* offset in struct config or struct backend_conf */
-    long long min, max;         /* range of the numeric kinds */
+    long long min, max;         /* range of the numeric kinds; KIND_STR: max length (0 = any) */
     const char *const *choices; /* KIND_STR: allowed values, NULL-terminated; or NULL */
     const char *sdef;           /* default of a KIND_STR (NULL = computed or required) */
     long long idef;             /* default of the other kinds */
@@ -96,6 +98,24 @@ static const struct key backend_keys[] = {
     {NULL, "rndc_server", KIND_STR, 0, BF(rndc_server), 0, 0, NULL, "", 0},
     {NULL, "rndc_port", KIND_INT, 0, BF(rndc_port), 0, 65535, NULL, NULL, 0},
     {NULL, "rndc_parallel", KIND_INT, 0, BF(rndc_parallel), 1, 64, NULL, NULL, 4},
+    {NULL, "host", KIND_STR, 0, BF(host), 0, 0, NULL, "127.0.0.1", 0},
+    {NULL, "port", KIND_INT, 0, BF(port), 1, 65535, NULL, NULL, 3306},
+    {NULL, "socket", KIND_STR, 0, BF(socket), 0, 0, NULL, "", 0},
+    {NULL, "user", KIND_STR, F_NONEMPTY, BF(user), 0, 0, NULL, NULL, 0},
+    {NULL, "password", KIND_STR, 0, BF(password), 0, 0, NULL, "", 0},
+    {NULL, "database", KIND_STR, F_NONEMPTY, BF(database), 0, 0, NULL, NULL, 0},
+    {NULL, "zones_table", KIND_STR, F_IDENT, BF(zones_table), 0, IDENT_MAX, NULL, NULL, 0},
+    {NULL, "records_table", KIND_STR, F_IDENT, BF(records_table), 0, IDENT_MAX, NULL, "records", 0},
+    {NULL, "state_table", KIND_STR, F_IDENT, BF(state_table), 0, IDENT_MAX, NULL, "dadns_state", 0},
+    {NULL, "init_schema", KIND_BOOL, 0, BF(init_schema), 0, 0, NULL, NULL, 0},
+    {NULL, "tls", KIND_BOOL, 0, BF(tls), 0, 0, NULL, NULL, 0},
+    {NULL, "tls_verify", KIND_BOOL, 0, BF(tls_verify), 0, 0, NULL, NULL, 1},
+    {NULL, "tls_ca", KIND_STR, 0, BF(tls_ca), 0, 0, NULL, "", 0},
+    {NULL, "connect_timeout_s", KIND_INT, 0, BF(connect_timeout_s), 1, 3600, NULL, NULL, 10},
+    {NULL, "txn_retries", KIND_INT, 0, BF(txn_retries), 0, 100, NULL, NULL, 5},
+    {NULL, "post_commit", KIND_STR, 0, BF(post_commit), 0, 0, NULL, "", 0},
+    {NULL, "post_create", KIND_STR, 0, BF(post_create), 0, 0, NULL, "", 0},
+    {NULL, "managed_by", KIND_STR, F_NONEMPTY, BF(managed_by), 0, 40, NULL, "dadns", 0},
 };
 
 #define N_BACKEND_KEYS (sizeof(backend_keys) / sizeof(backend_keys[0]))
@@ -106,9 +126,11 @@ static const struct {
     enum backend_type type;
 } backend_types[] = {
     {"bind", BACKEND_BIND},
+    {"coredns_mysql", BACKEND_COREDNS_MYSQL},
+    {"powerdns_mysql", BACKEND_POWERDNS_MYSQL},
 };
 
-#define KNOWN_TYPES "bind"
+#define KNOWN_TYPES "bind, coredns_mysql, powerdns_mysql"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Load context and error helpers                                                             */
@@ -230,6 +252,10 @@ static void describe(const struct key *k, char *out, size_t n)
 
     switch (k->kind) {
     case KIND_STR:
+        if (k->flags & F_IDENT) {
+            snprintf(out, n, "a table name ([A-Za-z0-9_]{1,%lld})", k->max);
+            return;
+        }
         if (k->choices == NULL) {
             snprintf(out, n, "%s", (k->flags & F_ABSPATH) ? "an absolute path" : "a string");
             return;
@@ -316,6 +342,18 @@ static int check_string(struct ctx *x, const struct key *k, const char *v, size_
     }
     if ((k->flags & F_NONEMPTY) && len == 0)
         return fail(x, w, "must not be empty");
+    if (k->flags & F_IDENT) {
+        bool ok = len > 0 && len <= (size_t)k->max;
+
+        for (i = 0; ok && i < len; i++)
+            ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+                 (v[i] >= '0' && v[i] <= '9') || v[i] == '_';
+        if (!ok)
+            return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+    } else if (k->max > 0 && len > (size_t)k->max) {
+        return fail(x, w, "longer than %lld characters, got %s", k->max,
+                    show(v, len, got, sizeof(got)));
+    }
     if ((k->flags & F_ABSPATH) && (len == 0 || v[0] != '/'))
         return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
     return 0;
@@ -1050,6 +1088,32 @@ static int missing(struct ctx *x, size_t bi, const char *key)
                    name, key, ename, ekey);
 }
 
+/* validate_mysql - the cross-checks of a coredns_mysql / powerdns_mysql backend, and its
+ * type-dependent default zones_table. */
+static int validate_mysql(struct ctx *x, size_t bi)
+{
+    struct backend_conf *b = &x->c->backends[bi];
+
+    if (b->user == NULL)
+        return missing(x, bi, "user");
+    if (b->database == NULL)
+        return missing(x, bi, "database");
+    if (b->host[0] == '\0' && b->socket[0] == '\0') {
+        if (x->bline[bi] != 0)
+            return fail_at(x, x->bline[bi], "dns.backends.%s: host is empty and socket is not set",
+                           b->name);
+        return err_set(x->e, DADNS_ECONFIG,
+                       "environment: dns.backends.%s: host is empty and socket is not set",
+                       b->name);
+    }
+    if (b->zones_table == NULL) {
+        b->zones_table = strdup(b->type == BACKEND_COREDNS_MYSQL ? "zones" : "domains");
+        if (b->zones_table == NULL)
+            return nomem(x);
+    }
+    return 0;
+}
+
 static int validate(struct ctx *x)
 {
     const struct config *c = x->c;
@@ -1066,6 +1130,11 @@ static int validate(struct ctx *x)
                 return missing(x, i, "zones_dir");
             if (b->named_conf == NULL)
                 return missing(x, i, "named_conf");
+        }
+        if (b->type == BACKEND_COREDNS_MYSQL || b->type == BACKEND_POWERDNS_MYSQL) {
+            rc = validate_mysql(x, i);
+            if (rc != 0)
+                return rc;
         }
     }
     if (c->block_ms >= c->redis_timeout_ms) {

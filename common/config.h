@@ -13,7 +13,9 @@
 
 /* Backend kinds (dns.backends.<name>.type). */
 enum backend_type {
-    BACKEND_BIND = 1, /* "bind": zone files + named.conf include + rndc */
+    BACKEND_BIND = 1,       /* "bind": zone files + named.conf include + rndc */
+    BACKEND_COREDNS_MYSQL,  /* "coredns_mysql": rows for CoreDNS mysql_extend (cybercinch) */
+    BACKEND_POWERDNS_MYSQL, /* "powerdns_mysql": rows for PowerDNS gmysql */
 };
 
 /* One entry of dns.backends. Strings are owned by the config and never NULL unless noted. */
@@ -29,6 +31,27 @@ struct backend_conf {
     char *rndc_server; /* "rndc_server": -s, "" = rndc's default */
     int rndc_port;     /* "rndc_port": -p, 0-65535, 0 = rndc's default */
     int rndc_parallel; /* "rndc_parallel": rndc processes at once, 1-64, default 4 */
+    /* types coredns_mysql and powerdns_mysql */
+    char *host;            /* "host": server, default "127.0.0.1" ("" only with socket set) */
+    int port;              /* "port": 1-65535, default 3306 */
+    char *socket;          /* "socket": unix socket path, "" = none; overrides host/port */
+    char *user;            /* "user": required for the mysql types (NULL when unset) */
+    char *password;        /* "password": default "" */
+    char *database;        /* "database": required for the mysql types (NULL when unset) */
+    char *zones_table;     /* "zones_table": [A-Za-z0-9_]{1,64}; default "zones" (coredns)
+                              or "domains" (powerdns); NULL for other types when unset */
+    char *records_table;   /* "records_table": [A-Za-z0-9_]{1,64}, default "records" */
+    char *state_table;     /* "state_table": [A-Za-z0-9_]{1,64}, default "dadns_state" */
+    bool init_schema;      /* "init_schema": create missing tables at start, default false */
+    bool tls;              /* "tls": require TLS to the server, default false */
+    bool tls_verify;       /* "tls_verify": verify the server certificate, default true */
+    char *tls_ca;          /* "tls_ca": CA file, "" = the system's */
+    int connect_timeout_s; /* "connect_timeout_s": 1-3600, default 10; read/write timeouts are
+                              6x, the InnoDB lock wait 2x */
+    int txn_retries;       /* "txn_retries": 0-100, default 5 (on deadlock / lock wait) */
+    char *post_commit;     /* "post_commit": command after a zone's commit, "" = none */
+    char *post_create;     /* "post_create": command once per batch that created zones */
+    char *managed_by;      /* "managed_by": ownership marker, 1-40 characters, default "dadns" */
 };
 
 struct config {
@@ -90,7 +113,10 @@ struct config {
  * variable is silently without effect.
  *
  * Validation: every backend needs "type"; type bind needs zones_dir and named_conf (absolute
- * paths without '"' or '\'); writer.block_ms must be less than redis.timeout_ms.
+ * paths without '"' or '\'); types coredns_mysql and powerdns_mysql need user and database,
+ * and host unless socket is set; table names match [A-Za-z0-9_]{1,64} (they are put into SQL
+ * text), managed_by has 1-40 characters; writer.block_ms must be less than redis.timeout_ms.
+ * Keys of one type are accepted (and ignored) in a backend of another type.
  *
  * Errors are DADNS_ECONFIG (DADNS_ENOMEM when out of memory) with @e->text naming the file,
  * line and key, or the variable, and @e->line set for file errors, e.g.

@@ -74,7 +74,7 @@ struct zone_checker {
     uint8_t *arena;         /* owners and kept rdata of the current check */
     size_t alen;            /* arena octets used */
     size_t acap;            /* arena octets allocated */
-    char *text;             /* rewritten copy of the input (see prepare_text), reused */
+    char *text;             /* rewritten copy of the input (zone_prepare_text), reused */
     size_t tcap;            /* text octets allocated */
     uint8_t apex[WIRE_MAX]; /* wire form of the origin, lowercase */
     size_t apex_len;        /* octets at apex */
@@ -1270,37 +1270,35 @@ static int set_apex(struct zone_checker *zc, const char *origin, struct err *e)
     return 0;
 }
 
-/* Copy @text into zc->text in the form the scanner reads, when it needs one: the CR of every
- * CRLF removed (named reads CRLF files, the scanner refuses them) and every octet >= 0x80
- * written as \DDD (named takes raw UTF-8 in names and strings, the scanner only the escaped
- * form). Both rewrites keep the meaning and the line numbers. Sets zc->in and zc->in_len. */
-static int prepare_text(struct zone_checker *zc, const char *text, size_t len)
+int zone_prepare_text(const char *text, size_t len, char **buf, size_t *cap, const char **in,
+                      size_t *in_len)
 {
     size_t i, o = 0;
     bool rewrite = false;
+    char *t;
 
-    zc->in = text;
-    zc->in_len = len;
+    *in = text;
+    *in_len = len;
     for (i = 0; i < len && !rewrite; i++)
         rewrite = text[i] == '\r' || (unsigned char)text[i] >= 0x80;
     if (!rewrite)
         return 0;
     if (len > SIZE_MAX / 4)
         return DADNS_ENOMEM;
-    if (len * 4 > zc->tcap) {
-        char *t = realloc(zc->text, len * 4);
-
+    if (len * 4 > *cap) {
+        t = realloc(*buf, len * 4);
         if (t == NULL)
             return DADNS_ENOMEM;
-        zc->text = t;
-        zc->tcap = len * 4;
+        *buf = t;
+        *cap = len * 4;
     }
+    t = *buf;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
 
         if (c == '\\' && i + 1 < len && (unsigned char)text[i + 1] < 0x80) {
-            zc->text[o++] = text[i++]; /* an escape pair stays as it is */
-            zc->text[o++] = text[i];
+            t[o++] = text[i++]; /* an escape pair stays as it is */
+            t[o++] = text[i];
             continue;
         }
         if (c == '\\' && i + 1 < len)
@@ -1308,16 +1306,16 @@ static int prepare_text(struct zone_checker *zc, const char *text, size_t len)
         if (c == '\r' && i + 1 < len && text[i + 1] == '\n')
             continue;
         if (c >= 0x80) {
-            zc->text[o++] = '\\';
-            zc->text[o++] = (char)('0' + c / 100);
-            zc->text[o++] = (char)('0' + (c / 10) % 10);
-            zc->text[o++] = (char)('0' + c % 10);
+            t[o++] = '\\';
+            t[o++] = (char)('0' + c / 100);
+            t[o++] = (char)('0' + (c / 10) % 10);
+            t[o++] = (char)('0' + c % 10);
         } else {
-            zc->text[o++] = (char)c;
+            t[o++] = (char)c;
         }
     }
-    zc->in = zc->text;
-    zc->in_len = o;
+    *in = t;
+    *in_len = o;
     return 0;
 }
 
@@ -1352,7 +1350,7 @@ int zone_check(struct zone_checker *zc, const char *origin, const char *text, si
         rc = err_setl(e, DADNS_EZONE, line, 0, "line %lu: NUL byte in the zone text", line);
         goto out;
     }
-    rc = prepare_text(zc, text, len);
+    rc = zone_prepare_text(text, len, &zc->text, &zc->tcap, &zc->in, &zc->in_len);
     if (rc != 0) {
         err_set(e, rc, "out of memory");
         goto out;

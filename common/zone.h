@@ -36,4 +36,17 @@ void zone_checker_free(struct zone_checker *zc);
 int zone_check(struct zone_checker *zc, const char *origin, const char *text, size_t len,
                struct zone_info *info, struct err *e);
 
+/* zone_prepare_text - the form of zone @text (@len octets) that libzscanner reads, the same as
+ * zone_check uses, so another parser of an accepted zone reads what was validated: the CR of
+ * every CRLF removed (named reads CRLF files, the scanner refuses them) and every octet >= 0x80
+ * written as \DDD, also after a backslash (named takes raw UTF-8 in names and strings, the
+ * scanner only the escaped form); escape pairs of ASCII octets stay as they are. Both rewrites
+ * keep the meaning and the line numbers. When nothing needs rewriting, *@in = @text and
+ * *@in_len = @len and nothing is allocated; otherwise the rewrite goes to *@buf, a buffer of
+ * *@cap octets reused across calls (start with NULL and 0; grown with realloc, caller frees with
+ * free()), and *@in / *@in_len point into it (valid until the next call with that buffer).
+ * Returns 0, or DADNS_ENOMEM with *@buf and *@cap unchanged. */
+int zone_prepare_text(const char *text, size_t len, char **buf, size_t *cap, const char **in,
+                      size_t *in_len);
+
 #endif

@@ -13,6 +13,7 @@ PACKAGES=(
     check libsubunit-dev
     redis-server bind9 bind9-utils dnsutils
     curl wrk clang-format iproute2
+    mariadb-server mariadb-client pdns-server pdns-backend-mysql default-libmysqlclient-dev
 )
 
 missing=()

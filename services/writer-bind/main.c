@@ -1,6 +1,7 @@
 /* main.c -- dadns-writer-bind: arguments, configuration, signals, then the consumer loop with the
  * BIND backend. Everything else is in common/ (consumer.c) and bindbackend.c. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,14 +11,16 @@
 #include "consumer.h"
 #include "err.h"
 #include "log.h"
+#include "service.h"
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig)
+static bool is_bind(const struct backend_conf *bc)
 {
-    (void)sig;
-    stop = 1;
+    return bc->type == BACKEND_BIND;
 }
+
+static const struct service_kind kind = {is_bind, "bind", "bind"};
 
 static void usage(FILE *f)
 {
@@ -28,50 +31,6 @@ static void usage(FILE *f)
                "  -V          print the version\n");
 }
 
-/* pick - the backend to run: @name, or the only enabled one of type bind. */
-static const struct backend_conf *pick(const struct config *cfg, const char *name)
-{
-    const struct backend_conf *bc = NULL;
-    size_t i, found = 0;
-
-    if (name != NULL) {
-        bc = config_backend(cfg, name);
-        if (bc == NULL) {
-            fprintf(stderr, "dadns-writer-bind: %s: no backend \"%s\" under dns.backends\n",
-                    cfg->path, name);
-            return NULL;
-        }
-        if (bc->type != BACKEND_BIND) {
-            fprintf(stderr, "dadns-writer-bind: %s: backend \"%s\" is not of type bind\n",
-                    cfg->path, name);
-            return NULL;
-        }
-        if (!bc->enabled) {
-            fprintf(stderr, "dadns-writer-bind: %s: backend \"%s\" is disabled\n", cfg->path, name);
-            return NULL;
-        }
-        return bc;
-    }
-    for (i = 0; i < cfg->n_backends; i++) {
-        if (cfg->backends[i].type != BACKEND_BIND || !cfg->backends[i].enabled)
-            continue;
-        if (found++ > 0) {
-            fprintf(stderr,
-                    "dadns-writer-bind: %s: several enabled bind backends (\"%s\", \"%s\"...): "
-                    "choose one with -b\n",
-                    cfg->path, bc->name, cfg->backends[i].name);
-            return NULL;
-        }
-        bc = &cfg->backends[i];
-    }
-    if (bc == NULL)
-        fprintf(stderr,
-                "dadns-writer-bind: %s: no enabled backend of type bind under "
-                "dns.backends\n",
-                cfg->path);
-    return bc;
-}
-
 int main(int argc, char **argv)
 {
     const char *path = NULL, *name = NULL;
@@ -80,7 +39,6 @@ int main(int argc, char **argv)
     struct bindbackend *bb = NULL;
     struct change_backend backend;
     struct consumer_stats stats;
-    struct sigaction sa;
     struct err e;
     char zones[32], a[32], v[32], r[32], f[32];
     int opt, rc, status = 1;
@@ -116,18 +74,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "dadns-writer-bind: %s\n", e.text);
         goto out;
     }
-    bc = pick(cfg, name);
-    if (bc == NULL)
+    rc = service_pick_backend(cfg, name, &kind, &bc, &e);
+    if (rc != 0) {
+        fprintf(stderr, "dadns-writer-bind: %s\n", e.text);
         goto out;
+    }
     log_init("writer-bind", cfg->log_level, cfg->log_format);
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
+    service_signals_install(&stop);
 
     rc = bindbackend_open(bc, &bb, &e);
     if (rc != 0) {

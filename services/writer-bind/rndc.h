@@ -1,8 +1,8 @@
 /* rndc.h -- running rndc: reconfig, reload of one zone, and reloads of many zones in parallel.
  *
- * Owns the child processes: spawned with posix_spawn (no shell, arguments passed as-is), their
- * stdout+stderr captured (bounded) as the message, killed when they overrun their timeout. What
- * to reload and when is bindbackend.c's business. */
+ * Owns rndc's command lines and the meaning of its results. The child processes themselves
+ * (spawned without a shell, stdout+stderr captured bounded as the message, killed when they
+ * overrun their timeout) are common/proc.c's; what to reload and when is bindbackend.c's. */
 #ifndef DADNS_RNDC_H
 #define DADNS_RNDC_H
 
@@ -10,10 +10,11 @@
 
 #include "config.h"
 #include "err.h"
+#include "proc.h"
 
-#define RNDC_RECONFIG_TIMEOUT_MS 60000 /* default limit for "rndc reconfig" */
-#define RNDC_RELOAD_TIMEOUT_MS   30000 /* default limit for one "rndc reload <zone>" */
-#define RNDC_MSG_SIZE            256   /* room for rndc's (trimmed) message */
+#define RNDC_RECONFIG_TIMEOUT_MS 60000         /* default limit for "rndc reconfig" */
+#define RNDC_RELOAD_TIMEOUT_MS   30000         /* default limit for one "rndc reload <zone>" */
+#define RNDC_MSG_SIZE            PROC_MSG_SIZE /* room for rndc's (trimmed) message */
 
 /* How to run rndc. Strings are borrowed and must outlive every call. */
 struct rndc {

@@ -1,7 +1,10 @@
 # lib.sh -- a throwaway dadns stack (redis-server, named, dadns-ingest, dadns-writer-bind) on
 # loopback ports, plus the helpers the end-to-end tests use (DirectAdmin played by curl, dig).
 #
-# Sourced by tests/e2e/test_*.sh, bench/run.sh and scripts/run-local.sh. Sourcing only defines
+# The MySQL side (issue 3): a throwaway mariadbd, a pdns_server (gmysql) and dadns-writer-mysql
+# processes, one per backend instance or replica (section "MariaDB, PowerDNS, writer-mysql").
+#
+# Sourced by tests/e2e/test_*.sh, bench/run*.sh and scripts/run-local.sh. Sourcing only defines
 # functions and variables; e2e_begin starts a stack in a mktemp -d directory and installs the
 # EXIT trap that stops everything and removes the directory, even when a test fails.
 #
@@ -365,14 +368,23 @@ stack_start_all() {
     stack_start_writer
 }
 
-# stack_stop_all - stop the four services (services first, then named and Redis). With
-# STACK_CHECK_EXIT=1 each one's exit status after SIGTERM is recorded as a check.
+# stack_stop_all - stop every service started (the writer-mysql* ones and ingest first, then the
+# bind writer, the DNS servers, MariaDB and Redis). With STACK_CHECK_EXIT=1 each one's exit
+# status after SIGTERM is recorded as a check (not pdns_server's: it ends by the signal).
 stack_stop_all() {
-    local n
-    for n in ingest writer named redis; do
+    local n names=()
+    for n in "${!STACK_PIDS[@]}"; do
+        case "$n" in writer-mysql*) names+=("$n") ;; esac
+    done
+    for n in "${names[@]}" ingest writer pdns named mariadb redis; do
         if [ -n "${STACK_PIDS[$n]:-}" ]; then
-            stack_stop "$n"
-            if [ "${STACK_CHECK_EXIT:-0}" = 1 ]; then
+            if [ "$n" = mariadb ]; then
+                stack_stop "$n" 60
+            else
+                stack_stop "$n"
+            fi
+            # pdns_server ends by the signal itself (143): not a failure.
+            if [ "${STACK_CHECK_EXIT:-0}" = 1 ] && [ "$n" != pdns ]; then
                 check "$n exits 0 on SIGTERM (got $STOP_RC)" [ "$STOP_RC" -eq 0 ]
             fi
         fi
@@ -450,6 +462,18 @@ make_zone() {
     sed -e "s/example\\.com/$1/g" -e "s/2025031402/$2/" "$E2E_DATA/${3:-sample-da-push.db}"
 }
 
+# make_mysql_zone DOMAIN SERIAL - make_zone's sample push plus the names the MySQL formats
+# treat specially: a wildcard (* A 192.0.2.99) and a delegation (sub NS ns.other.net.).
+make_mysql_zone() {
+    make_zone "$1" "$2"
+    printf '\n*\t3600\tIN\tA\t192.0.2.99\nsub\t3600\tIN\tNS\tns.other.net.\n'
+}
+
+# sample_dkim - the DKIM TXT value of the sample push: its two quoted strings, space-separated.
+sample_dkim() {
+    sed -n 's/^x\._domainkey.*( \(".*"\) )$/\1/p' "$E2E_DATA/sample-da-push.db"
+}
+
 # ---------------------------------------------------------------------------------------------
 # DNS
 
@@ -474,6 +498,421 @@ zone_not_served() {
 
 include_has() {
     grep -q "^zone \"$1\" " "$INCLUDE_CONF"
+}
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB, PowerDNS, writer-mysql (issue 3)
+#
+# One throwaway mariadbd per stack (datadir, socket and pid under $STACK_DIR/mariadb, TCP on a
+# free loopback port), a user with a random password that may use the stack's databases, an
+# optional pdns_server reading one of them, and any number of dadns-writer-mysql processes, each
+# a service named writer-mysql* (log logs/<name>.log) for one backend of the generated config.
+
+MYSQL_WRITER_BIN="$DADNS_BIN_DIR/services/writer-mysql/dadns-writer-mysql"
+PDNS_SCHEMA="${DADNS_PDNS_SCHEMA:-/usr/share/pdns-backend-mysql/schema/schema.mysql.sql}"
+MARIADB_DIR=""
+MARIADB_PORT=""
+MARIADB_SOCK=""
+MARIADB_USER="dadns"
+MARIADB_PASS=""
+PDNS_DIR=""
+PDNS_PORT=""
+PDNS_DB=""
+PDNS_PURGE_CMD=""      # post_commit for a backend pdns_server reads: purge {zone}$
+PDNS_REDISCOVER_CMD="" # post_create: rediscover
+
+# sbin_path NAME - the path of a daemon that may live in /usr/sbin outside a user's PATH.
+sbin_path() {
+    if command -v "$1" 2>/dev/null; then
+        return 0
+    fi
+    if [ -x "/usr/sbin/$1" ]; then
+        echo "/usr/sbin/$1"
+    else
+        echo "$1"
+    fi
+}
+
+mariadb_bins_present() {
+    [ -x "$(sbin_path mariadbd)" ] && command -v mariadb-install-db >/dev/null &&
+        command -v mariadb >/dev/null
+}
+
+# mariadb_as_root_args - mariadbd and mariadb-install-db want --user=root to run as root.
+mariadb_as_root_args() {
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "--user=root"
+    fi
+    return 0
+}
+
+# mariadb_init - choose the stack's MariaDB port, paths and password (once per stack dir).
+mariadb_init() {
+    [ -n "$STACK_DIR" ] || die "mariadb_init: no stack directory (stack_init first)"
+    [ "$MARIADB_DIR" = "$STACK_DIR/mariadb" ] && return 0
+    MARIADB_DIR="$STACK_DIR/mariadb"
+    MARIADB_SOCK="$MARIADB_DIR/mariadbd.sock"
+    if [ "${STACK_USE_ENV:-0}" = 1 ] && [ -n "${DADNS_MARIADB_PORT:-}" ]; then
+        MARIADB_PORT="$DADNS_MARIADB_PORT"
+    else
+        stack_free_port MARIADB_PORT
+    fi
+    mkdir -p "$MARIADB_DIR"
+    if [ ! -s "$STACK_DIR/mariadb.password" ]; then
+        (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=\n' >"$STACK_DIR/mariadb.password")
+    fi
+    MARIADB_PASS="$(cat "$STACK_DIR/mariadb.password")"
+}
+
+# mysql_q DB SQL - run SQL as MariaDB root over the socket in database DB ("" = none); prints
+# the rows tab-separated, no header, values unescaped (--raw), NULL as "NULL".
+mysql_q() {
+    local db=()
+    [ -n "$1" ] && db=("$1")
+    mariadb --no-defaults --socket="$MARIADB_SOCK" -uroot --batch --raw --skip-column-names \
+        --connect-timeout=5 "${db[@]}" -e "$2"
+}
+
+# mysql_user_q DB SQL - like mysql_q, as the stack's user over TCP (what the writers use).
+mysql_user_q() {
+    MYSQL_PWD="$MARIADB_PASS" mariadb --no-defaults --protocol=TCP -h 127.0.0.1 \
+        -P "$MARIADB_PORT" -u "$MARIADB_USER" --batch --raw --skip-column-names \
+        --connect-timeout=5 "$1" -e "$2"
+}
+
+# mariadb_ours - the mariadbd answering on our socket is the one we started, on MARIADB_PORT.
+mariadb_ours() {
+    stack_alive mariadb && [ "$(mysql_q "" 'SELECT @@port' 2>/dev/null)" = "$MARIADB_PORT" ]
+}
+
+# stack_start_mariadb [DB...] - start the stack's mariadbd (initialising the datadir the first
+# time; a restart after a stop or a kill reuses it), wait until it answers, then create the
+# databases DB... and the stack's user with every privilege on them (both idempotent).
+# MARIADB_EXTRA_ARGS (words) are added to mariadbd's command line.
+stack_start_mariadb() {
+    local root extra=()
+    mariadb_init
+    root="$(mariadb_as_root_args)"
+    if [ ! -d "$MARIADB_DIR/data/mysql" ]; then
+        # shellcheck disable=SC2086 # $root is one word or none
+        mariadb-install-db --no-defaults --datadir="$MARIADB_DIR/data" \
+            --auth-root-authentication-method=normal --skip-test-db $root \
+            >>"$STACK_DIR/logs/mariadb-install.log" 2>&1 ||
+            die "mariadb-install-db failed (log: $STACK_DIR/logs/mariadb-install.log)"
+    fi
+    if [ -n "${MARIADB_EXTRA_ARGS:-}" ]; then
+        read -r -a extra <<<"$MARIADB_EXTRA_ARGS"
+    fi
+    # shellcheck disable=SC2086
+    stack_spawn mariadb "$(sbin_path mariadbd)" --no-defaults --datadir="$MARIADB_DIR/data" \
+        --socket="$MARIADB_SOCK" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
+        --skip-name-resolve --pid-file="$MARIADB_DIR/mariadbd.pid" $root "${extra[@]}"
+    wait_until 30 mariadb_ours ||
+        die "mariadbd did not start on port $MARIADB_PORT (log: $STACK_DIR/logs/mariadb.log)"
+    mariadb_add_databases "$@"
+}
+
+# mariadb_add_databases DB... - create the databases (names [a-z0-9_]) and grant the stack's
+# user (at 127.0.0.1 and localhost) every privilege on them.
+mariadb_add_databases() {
+    local db sql u
+    sql="CREATE USER IF NOT EXISTS '$MARIADB_USER'@'127.0.0.1' IDENTIFIED BY '$MARIADB_PASS';
+CREATE USER IF NOT EXISTS '$MARIADB_USER'@'localhost' IDENTIFIED BY '$MARIADB_PASS';"
+    for db in "$@"; do
+        [[ "$db" =~ ^[a-z0-9_]{1,64}$ ]] || die "bad database name '$db'"
+        sql="$sql
+CREATE DATABASE IF NOT EXISTS \`$db\`;"
+        for u in 127.0.0.1 localhost; do
+            sql="$sql
+GRANT ALL PRIVILEGES ON \`$db\`.* TO '$MARIADB_USER'@'$u';"
+        done
+    done
+    mysql_q "" "$sql" || die "cannot create databases $* on mariadbd"
+}
+
+# stack_kill NAME - SIGKILL, reap, forget (a crash, for outage tests).
+stack_kill() {
+    local pid="${STACK_PIDS[$1]:-}"
+    [ -n "$pid" ] || return 0
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "STACK_PIDS[$1]"
+}
+
+# mariadb_load_pdns_schema DB - create PowerDNS's gmysql tables in DB (Debian's schema file)
+# unless DB has a domains table already.
+mariadb_load_pdns_schema() {
+    [ -r "$PDNS_SCHEMA" ] || die "missing $PDNS_SCHEMA (pdns-backend-mysql)"
+    if [ -z "$(mysql_q "$1" "SHOW TABLES LIKE 'domains'")" ]; then
+        mariadb --no-defaults --socket="$MARIADB_SOCK" -uroot "$1" <"$PDNS_SCHEMA" ||
+            die "cannot load $PDNS_SCHEMA into $1"
+    fi
+}
+
+pdns_ctl() {
+    pdns_control --config-dir="$PDNS_DIR" "$@"
+}
+
+# pdns_ours - our pdns_server bound DNS on PDNS_PORT, is ready and answers its control socket.
+pdns_ours() {
+    local log
+    stack_alive pdns || return 1
+    log="$(stack_log_since_start pdns)"
+    grep -q "UDP server bound to 127.0.0.1:$PDNS_PORT\$" <<<"$log" &&
+        grep -q "ready to distribute questions" <<<"$log" &&
+        [ "$(pdns_ctl rping 2>/dev/null)" = PONG ]
+}
+
+# stack_start_pdns DB - pdns_server on a free loopback port (config dir $STACK_DIR/pdns) with the
+# gmysql backend on DB of the stack's MariaDB as the stack's user, every cache off, no DNSSEC;
+# loads the PowerDNS schema into DB when needed. Sets PDNS_PORT, PDNS_DIR, PDNS_DB and the hook
+# commands PDNS_PURGE_CMD / PDNS_REDISCOVER_CMD (absolute pdns_control, no shell).
+stack_start_pdns() {
+    local db="$1" ctl
+    command -v pdns_control >/dev/null || die "pdns_control not installed (make deps)"
+    mariadb_load_pdns_schema "$db"
+    if [ "$PDNS_DIR" != "$STACK_DIR/pdns" ]; then
+        PDNS_DIR="$STACK_DIR/pdns"
+        if [ "${STACK_USE_ENV:-0}" = 1 ] && [ -n "${DADNS_PDNS_PORT:-}" ]; then
+            PDNS_PORT="$DADNS_PDNS_PORT"
+        else
+            stack_free_port PDNS_PORT
+        fi
+    fi
+    PDNS_DB="$db"
+    mkdir -p "$PDNS_DIR"
+    (umask 077 && cat >"$PDNS_DIR/pdns.conf" <<PDNSCONF
+# generated by dadns lib.sh: PowerDNS (gmysql) on loopback, caches off
+launch=gmysql
+gmysql-host=127.0.0.1
+gmysql-port=$MARIADB_PORT
+gmysql-dbname=$db
+gmysql-user=$MARIADB_USER
+gmysql-password=$MARIADB_PASS
+gmysql-dnssec=no
+local-address=127.0.0.1
+local-port=$PDNS_PORT
+socket-dir=$PDNS_DIR
+daemon=no
+guardian=no
+write-pid=no
+disable-syslog=yes
+log-timestamp=yes
+webserver=no
+api=no
+security-poll-suffix=
+cache-ttl=0
+query-cache-ttl=0
+negquery-cache-ttl=0
+zone-cache-refresh-interval=0
+PDNSCONF
+    )
+    ctl="$(command -v pdns_control)"
+    PDNS_PURGE_CMD="$ctl --config-dir=$PDNS_DIR purge {zone}\$"
+    PDNS_REDISCOVER_CMD="$ctl --config-dir=$PDNS_DIR rediscover"
+    stack_spawn pdns "$(sbin_path pdns_server)" --config-dir="$PDNS_DIR"
+    wait_until 20 pdns_ours ||
+        die "pdns_server did not start on port $PDNS_PORT (log: $STACK_DIR/logs/pdns.log)"
+}
+
+# pdns_log_clean - pdns_server logged no "Exception building answer packet" (a row it could not
+# parse) and no backend error since it started.
+pdns_log_clean() {
+    ! stack_log_since_start pdns | grep -E 'Exception building answer packet|Backend reported'
+}
+
+# yaml_scalar VALUE - VALUE as a YAML scalar: bare when plainly safe, else double-quoted.
+yaml_scalar() {
+    local v="$1"
+    if [[ "$v" =~ ^[A-Za-z0-9_./-]+$ ]]; then
+        printf '%s' "$v"
+    else
+        v="${v//\\/\\\\}"
+        printf '"%s"' "${v//\"/\\\"}"
+    fi
+}
+
+# stack_writer_option KEY VALUE - set writer.KEY in the generated dadns.yaml (before starting
+# the writers; e.g. retry_interval_s 1).
+stack_writer_option() {
+    local line
+    line="  $1: $(yaml_scalar "$2")"
+    KEYLINE="$line" awk -v k="  $1:" '
+        /^[^ #]/ { if (sec == "writer:" && !done) { print ENVIRON["KEYLINE"]; done = 1 }
+                   sec = $0 }
+        sec == "writer:" && index($0, k) == 1 { if (!done) print ENVIRON["KEYLINE"]; done = 1; next }
+        { print }
+        END { if (sec == "writer:" && !done) print ENVIRON["KEYLINE"] }' \
+        "$DADNS_CONF" >"$DADNS_CONF.tmp"
+    mv "$DADNS_CONF.tmp" "$DADNS_CONF"
+}
+
+# stack_add_mysql_backend NAME TYPE DB [KEY=VALUE...] - append dns.backends.NAME (TYPE
+# coredns_mysql or powerdns_mysql) on database DB of the stack's MariaDB to the generated
+# dadns.yaml: TCP 127.0.0.1:MARIADB_PORT, the stack's user and password, init_schema true,
+# connect_timeout_s 5; KEY=VALUE pairs override those or add keys (e.g. socket=...,
+# post_commit="$PDNS_PURGE_CMD"; KEY= with nothing drops a default key).
+stack_add_mysql_backend() {
+    local name="$1" type="$2" db="$3" kv k
+    shift 3
+    mariadb_init
+    local -a keys=(type host port user password database init_schema connect_timeout_s)
+    local -A val=([type]="$type" [host]=127.0.0.1 [port]="$MARIADB_PORT" [user]="$MARIADB_USER"
+        [password]="$MARIADB_PASS" [database]="$db" [init_schema]=true [connect_timeout_s]=5)
+    for kv in "$@"; do
+        k="${kv%%=*}"
+        [ -n "${val[$k]+set}" ] || keys+=("$k")
+        val[$k]="${kv#*=}"
+    done
+    {
+        printf '    %s:\n' "$name"
+        for k in "${keys[@]}"; do
+            if [ -n "${val[$k]}" ]; then
+                printf '      %s: %s\n' "$k" "$(yaml_scalar "${val[$k]}")"
+            fi
+        done
+    } >>"$DADNS_CONF"
+}
+
+# writer_mysql_consumer [VAR=value...] - the consumer name a writer started with that
+# environment uses (DADNS_WRITER_CONSUMER_NAME, else writer.consumer_name of the config).
+writer_mysql_consumer() {
+    local kv
+    for kv in "$@"; do
+        case "$kv" in DADNS_WRITER_CONSUMER_NAME=*)
+            echo "${kv#*=}"
+            return
+            ;;
+        esac
+    done
+    awk '/^[^ #]/ { sec = $0 } sec == "writer:" && $1 == "consumer_name:" {
+        v = $0; sub(/^[^:]*:[ \t]*/, "", v); gsub(/^"|"$/, "", v); print v; exit }' "$DADNS_CONF"
+}
+
+# stack_spawn_writer_mysql NAME BACKEND [VAR=value...] - start dadns-writer-mysql -b BACKEND as
+# service NAME (must start with "writer-mysql"), extra environment given as VAR=value (e.g.
+# DADNS_WRITER_CONSUMER_NAME=r2 for a second replica in the same group), without waiting; prints
+# nothing, sets WRITER_MYSQL_CONSUMER to the consumer name it will use. STACK_WRITER_MYSQL_ARGS
+# (words) are added to the command line (e.g. --init-schema).
+stack_spawn_writer_mysql() {
+    local name="$1" be="$2" filter extra=()
+    shift 2
+    case "$name" in
+    writer-mysql*) ;;
+    *) die "writer-mysql service names start with writer-mysql (got $name)" ;;
+    esac
+    [ -x "$MYSQL_WRITER_BIN" ] || die "missing $MYSQL_WRITER_BIN (build first)"
+    if [ -n "${STACK_WRITER_MYSQL_ARGS:-}" ]; then
+        read -r -a extra <<<"$STACK_WRITER_MYSQL_ARGS"
+    fi
+    WRITER_MYSQL_CONSUMER="$(writer_mysql_consumer "$@")"
+    mapfile -t filter < <(stack_env_filter)
+    stack_spawn "$name" env "${filter[@]}" "$@" "$MYSQL_WRITER_BIN" -c "$DADNS_CONF" -b "$be" \
+        "${extra[@]}"
+}
+
+# stack_start_writer_mysql NAME BACKEND [VAR=value...] - stack_spawn_writer_mysql, then wait
+# until it runs and its consumer is registered in group BACKEND.
+stack_start_writer_mysql() {
+    stack_spawn_writer_mysql "$@"
+    wait_until 30 writer_mysql_ready "$1" "$2" "$WRITER_MYSQL_CONSUMER" ||
+        die "dadns-writer-mysql $1 (-b $2) not ready (log: $STACK_DIR/logs/$1.log)"
+}
+
+# writer_mysql_ready NAME GROUP CONSUMER - NAME runs and CONSUMER is registered in GROUP.
+writer_mysql_ready() {
+    stack_alive "$1" &&
+        redis_cli XINFO CONSUMERS dadns:changes "$2" 2>/dev/null | grep -qxF -- "$3"
+}
+
+# group_info GROUP - "<pending> <last-delivered-id>" of consumer group GROUP.
+group_info() {
+    redis_cli XINFO GROUPS dadns:changes 2>/dev/null | awk -v g="$1" '
+        NR % 2 == 1 { k = $0; next }
+        k == "name" { cur = $0 }
+        cur == g && k == "pending" { p = $0 }
+        cur == g && k == "last-delivered-id" { l = $0 }
+        END { print p " " l }'
+}
+
+# group_pending GROUP - how many entries GROUP has delivered and not acknowledged.
+group_pending() {
+    redis_cli XPENDING dadns:changes "$1" 2>/dev/null | head -n 1
+}
+
+# stream_last_id - the id of the newest stream entry, or nothing.
+stream_last_id() {
+    redis_cli XREVRANGE dadns:changes + - COUNT 1 2>/dev/null | head -n 1
+}
+
+# group_drained GROUP - GROUP has read every stream entry and acknowledged them all.
+group_drained() {
+    local last
+    last="$(stream_last_id)"
+    [ -z "$last" ] && return 0
+    [ "$(group_info "$1")" = "0 $last" ]
+}
+
+# group_read_all GROUP - GROUP has been delivered the newest stream entry (acked or not).
+group_read_all() {
+    local last
+    last="$(stream_last_id)"
+    [ -z "$last" ] && return 0
+    [ "$(group_info "$1" | awk '{ print $2 }')" = "$last" ]
+}
+
+# redis_zone_field ZONE FIELD - a field of the zone's state hash in Redis.
+redis_zone_field() {
+    redis_cli HGET "dadns:zone:$1" "$2" 2>/dev/null
+}
+
+# mysql_state DB ZONE [TABLE] - "version serial deleted" of ZONE in the writer's state table
+# (default dadns_state), or nothing. The zone is looked up with and without a trailing dot.
+mysql_state() {
+    mysql_q "$1" "SELECT version, serial, deleted FROM \`${3:-dadns_state}\`
+        WHERE zone IN ('$2', '$2.') LIMIT 1" 2>/dev/null | tr '\t' ' '
+}
+
+# mysql_converged DB ZONE - the state table of DB has ZONE at the version Redis holds (deleted
+# when Redis has a tombstone).
+mysql_converged() {
+    local v d
+    v="$(redis_zone_field "$2" version)"
+    d="$(redis_zone_field "$2" deleted)"
+    [ -n "$v" ] || return 1
+    [ "$(mysql_state "$1" "$2" | awk '{ print $1 " " $3 }')" = "$v ${d:-0}" ]
+}
+
+# pdns_dig NAME TYPE [dig options...] - full dig output from our pdns_server.
+pdns_dig() {
+    dig +norec +time=1 +tries=2 -p "$PDNS_PORT" @127.0.0.1 "$@" 2>/dev/null || true
+}
+
+# pdns_short NAME TYPE - dig +short from our pdns_server, lines sorted.
+pdns_short() {
+    { dig +short +norec +time=1 +tries=2 -p "$PDNS_PORT" @127.0.0.1 "$@" 2>/dev/null || true; } |
+        LC_ALL=C sort
+}
+
+# pdns_status NAME TYPE - the rcode of pdns_server's answer (NOERROR, NXDOMAIN, REFUSED, ...).
+pdns_status() {
+    pdns_dig "$@" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p' | head -n 1
+}
+
+# pdns_serial ZONE - the SOA serial pdns_server serves for ZONE, or nothing.
+pdns_serial() {
+    { dig +short +norec +time=1 +tries=2 -p "$PDNS_PORT" @127.0.0.1 "$1" SOA 2>/dev/null ||
+        true; } | awk 'NR == 1 { print $3 }'
+}
+
+pdns_serves() {
+    [ "$(pdns_serial "$1")" = "$2" ]
+}
+
+# pdns_not_served ZONE - pdns_server answers REFUSED or NXDOMAIN for the zone's SOA.
+pdns_not_served() {
+    case "$(pdns_status "$1" SOA)" in REFUSED | NXDOMAIN) return 0 ;; esac
+    return 1
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +976,14 @@ e2e_begin() {
     command -v named >/dev/null || die "named not installed (make deps)"
     [ -x "$INGEST_BIN" ] || die "missing $INGEST_BIN: build first (DADNS_BIN_DIR=$DADNS_BIN_DIR)"
     [ -x "$WRITER_BIN" ] || die "missing $WRITER_BIN: build first (DADNS_BIN_DIR=$DADNS_BIN_DIR)"
+    e2e_enter
+    log_note "stack in $STACK_DIR: redis $REDIS_PORT, dns $DNS_PORT, rndc $RNDC_PORT, ingest $INGEST_PORT"
+    stack_start_all "$@"
+}
+
+# e2e_enter - a fresh temporary stack directory (stack_init) and the traps that stop everything
+# and remove it on exit.
+e2e_enter() {
     local dir
     dir="$(mktemp -d "${TMPDIR:-/tmp}/dadns-e2e.XXXXXX")"
     trap e2e_cleanup EXIT
@@ -545,8 +992,23 @@ e2e_begin() {
     trap 'exit 129' HUP
     trap 'exit 141' PIPE
     stack_init "$dir"
-    log_note "stack in $dir: redis $REDIS_PORT, dns $DNS_PORT, rndc $RNDC_PORT, ingest $INGEST_PORT"
-    stack_start_all "$@"
+}
+
+# e2e_begin_mysql DB... - the MySQL stack without named and writer-bind: Redis, ingest and a
+# throwaway MariaDB holding the databases DB... (the stack's user may use them all). The test
+# then starts pdns_server (stack_start_pdns), appends its backends (stack_add_mysql_backend) and
+# starts their writers (stack_start_writer_mysql).
+e2e_begin_mysql() {
+    command -v redis-server >/dev/null || die "redis-server not installed (make deps)"
+    mariadb_bins_present || die "mariadbd / mariadb-install-db / mariadb not installed (make deps)"
+    [ -x "$INGEST_BIN" ] || die "missing $INGEST_BIN: build first (DADNS_BIN_DIR=$DADNS_BIN_DIR)"
+    [ -x "$MYSQL_WRITER_BIN" ] ||
+        die "missing $MYSQL_WRITER_BIN: build first (DADNS_BIN_DIR=$DADNS_BIN_DIR)"
+    e2e_enter
+    stack_start_redis
+    stack_start_ingest
+    stack_start_mariadb "$@"
+    log_note "stack in $STACK_DIR: redis $REDIS_PORT, ingest $INGEST_PORT, mariadb $MARIADB_PORT"
 }
 
 e2e_dump_logs() {
@@ -561,7 +1023,8 @@ e2e_dump_logs() {
 # e2e_sanitizer_clean - no ASan/UBSan/LSan report in the service logs.
 e2e_sanitizer_clean() {
     ! grep -E -l 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-        "$STACK_DIR/logs/ingest.log" "$STACK_DIR/logs/writer.log" 2>/dev/null
+        "$STACK_DIR/logs/ingest.log" "$STACK_DIR/logs/writer.log" \
+        "$STACK_DIR"/logs/writer-mysql*.log 2>/dev/null
 }
 
 e2e_cleanup() {

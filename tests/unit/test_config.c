@@ -680,11 +680,12 @@ START_TEST(backends_unknown_type)
     ck_assert_int_eq(config_load(data("unknown_type.yaml"), &c, &e), DADNS_ECONFIG);
     snprintf(want, sizeof(want),
              "%s:4: dns.backends.pdns1.type: unknown backend type \"powerdns\" "
-             "(known types: bind)",
+             "(known types: bind, coredns_mysql, powerdns_mysql)",
              data("unknown_type.yaml"));
     ck_assert_str_eq(e.text, want);
     expect_fail("dns:\n  backends:\n    b:\n      type: BIND\n",
-                "4: dns.backends.b.type: unknown backend type \"BIND\" (known types: bind)");
+                "4: dns.backends.b.type: unknown backend type \"BIND\" (known types: bind, "
+                "coredns_mysql, powerdns_mysql)");
 }
 END_TEST
 
@@ -746,6 +747,237 @@ START_TEST(backends_numeric_keys)
                 "4: dns.backends.b.rndc_parallel: expected an integer 1-64, got \"65\"");
     expect_fail("dns:\n  backends:\n    b:\n      rndc: ''\n",
                 "4: dns.backends.b.rndc: must not be empty");
+}
+END_TEST
+
+/* ---- mysql backends ---------------------------------------------------------------------- */
+
+START_TEST(mysql_good)
+{
+    const struct backend_conf *b;
+    struct config *c = NULL;
+    struct err e;
+
+    ck_assert_int_eq(config_load(data("mysql.yaml"), &c, &e), 0);
+    ck_assert_uint_eq(c->n_backends, 2);
+    b = config_backend(c, "coredns");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(b->type, BACKEND_COREDNS_MYSQL);
+    ck_assert(b->enabled);
+    ck_assert_str_eq(b->host, "db.internal");
+    ck_assert_int_eq(b->port, 3307);
+    ck_assert_str_eq(b->socket, "/run/mysqld/mysqld.sock");
+    ck_assert_str_eq(b->user, "dadns");
+    ck_assert_str_eq(b->password, "p@ss: word");
+    ck_assert_str_eq(b->database, "coredns");
+    ck_assert_str_eq(b->zones_table, "cd_zones");
+    ck_assert_str_eq(b->records_table, "cd_records");
+    ck_assert_str_eq(b->state_table, "cd_state");
+    ck_assert(b->init_schema);
+    ck_assert(b->tls);
+    ck_assert(!b->tls_verify);
+    ck_assert_str_eq(b->tls_ca, "/etc/ssl/db-ca.pem");
+    ck_assert_int_eq(b->connect_timeout_s, 3);
+    ck_assert_int_eq(b->txn_retries, 0);
+    ck_assert_str_eq(b->post_commit, "/usr/local/bin/notify {zone}");
+    ck_assert_str_eq(b->post_create, "/usr/local/bin/reload");
+    ck_assert_str_eq(b->managed_by, "directadmin");
+
+    /* only the required keys: every default */
+    b = config_backend(c, "pdns");
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(b->type, BACKEND_POWERDNS_MYSQL);
+    ck_assert_str_eq(b->host, "127.0.0.1");
+    ck_assert_int_eq(b->port, 3306);
+    ck_assert_str_eq(b->socket, "");
+    ck_assert_str_eq(b->user, "pdns");
+    ck_assert_str_eq(b->password, "");
+    ck_assert_str_eq(b->database, "pdns");
+    ck_assert_str_eq(b->zones_table, "domains");
+    ck_assert_str_eq(b->records_table, "records");
+    ck_assert_str_eq(b->state_table, "dadns_state");
+    ck_assert(!b->init_schema);
+    ck_assert(!b->tls);
+    ck_assert(b->tls_verify);
+    ck_assert_str_eq(b->tls_ca, "");
+    ck_assert_int_eq(b->connect_timeout_s, 10);
+    ck_assert_int_eq(b->txn_retries, 5);
+    ck_assert_str_eq(b->post_commit, "");
+    ck_assert_str_eq(b->post_create, "");
+    ck_assert_str_eq(b->managed_by, "dadns");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(mysql_type_defaults)
+{
+    struct config *c = load_ok("dns:\n  backends:\n"
+                               "    a: {type: coredns_mysql, user: u, database: d}\n"
+                               "    b: {type: powerdns_mysql, user: u, database: d}\n"
+                               "    c: {type: bind, zones_dir: /z, named_conf: /n}\n"
+                               "    d: {type: powerdns_mysql, user: u, database: d, "
+                               "zones_table: Dom_2}\n");
+
+    ck_assert_str_eq(c->backends[0].zones_table, "zones");
+    ck_assert_str_eq(c->backends[1].zones_table, "domains");
+    ck_assert_ptr_null(c->backends[2].zones_table); /* not a mysql backend */
+    ck_assert_ptr_null(c->backends[2].user);
+    ck_assert_str_eq(c->backends[3].zones_table, "Dom_2");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(mysql_missing_required)
+{
+    struct config *c = NULL;
+    struct err e;
+    char want[PATH_MAX + 128];
+
+    ck_assert_int_eq(config_load(data("mysql_missing_user.yaml"), &c, &e), DADNS_ECONFIG);
+    snprintf(want, sizeof(want), "%s:3: dns.backends.pdns: missing required key user",
+             data("mysql_missing_user.yaml"));
+    ck_assert_str_eq(e.text, want);
+    ck_assert_uint_eq(e.line, 3);
+
+    expect_fail("dns:\n  backends:\n    b: {type: coredns_mysql, user: u}\n",
+                "3: dns.backends.b: missing required key database");
+    expect_fail("dns:\n  backends:\n    b: {type: coredns_mysql, user: '', database: d}\n",
+                "3: dns.backends.b.user: must not be empty");
+    expect_fail("dns:\n  backends:\n    b: {type: coredns_mysql, user: u, database: ''}\n",
+                "3: dns.backends.b.database: must not be empty");
+    expect_fail("dns:\n  backends:\n    b: {type: powerdns_mysql, user: u, database: d, "
+                "host: ''}\n",
+                "3: dns.backends.b: host is empty and socket is not set");
+    /* an empty host is fine with a socket */
+    c = load_ok("dns:\n  backends:\n    b: {type: powerdns_mysql, user: u, database: d, "
+                "host: '', socket: /run/mysqld/mysqld.sock}\n");
+    ck_assert_str_eq(c->backends[0].host, "");
+    ck_assert_str_eq(c->backends[0].socket, "/run/mysqld/mysqld.sock");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(mysql_table_names)
+{
+    static const char *const bad[] = {"''", "a-b", "a.b", "\"a b\"", "\"`x`\"", "\"t\\u00e4\""};
+    struct config *c = NULL;
+    struct err e;
+    char want[PATH_MAX + 256], text[512], name[80];
+    size_t i;
+
+    ck_assert_int_eq(config_load(data("mysql_bad_table.yaml"), &c, &e), DADNS_ECONFIG);
+    snprintf(want, sizeof(want),
+             "%s:7: dns.backends.coredns.records_table: expected a table name "
+             "([A-Za-z0-9_]{1,64}), got \"records; DROP TABLE zones\"",
+             data("mysql_bad_table.yaml"));
+    ck_assert_str_eq(e.text, want);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "dns:\n  backends:\n    b:\n      type: coredns_mysql\n      state_table: %s\n",
+                 bad[i]);
+        ck_assert_int_eq(load_text(text, &c, &e), DADNS_ECONFIG);
+        ck_assert_msg(strstr(e.text, ":5: dns.backends.b.state_table: expected a table name "
+                                     "([A-Za-z0-9_]{1,64}), got ") != NULL,
+                      "%s: got %s", bad[i], e.text);
+    }
+    memset(name, 'T', 64);
+    name[64] = '\0';
+    snprintf(text, sizeof(text),
+             "dns:\n  backends:\n    b: {type: coredns_mysql, user: u, database: d, "
+             "zones_table: %s, records_table: r_2, state_table: _s}\n",
+             name);
+    c = load_ok(text);
+    ck_assert_str_eq(c->backends[0].zones_table, name);
+    ck_assert_str_eq(c->backends[0].records_table, "r_2");
+    ck_assert_str_eq(c->backends[0].state_table, "_s");
+    config_free(c);
+    name[64] = 'T';
+    name[65] = '\0';
+    snprintf(text, sizeof(text), "dns:\n  backends:\n    b:\n      zones_table: %s\n", name);
+    expect_fail(text, "4: dns.backends.b.zones_table: expected a table name ([A-Za-z0-9_]{1,64}), "
+                      "got \"TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT...\"");
+}
+END_TEST
+
+START_TEST(mysql_values)
+{
+    struct config *c;
+
+    c = load_ok("dns:\n  backends:\n    b: {type: coredns_mysql, user: u, database: d, "
+                "port: 1, connect_timeout_s: 3600, txn_retries: 100, "
+                "managed_by: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}\n");
+    ck_assert_int_eq(c->backends[0].port, 1);
+    ck_assert_int_eq(c->backends[0].connect_timeout_s, 3600);
+    ck_assert_int_eq(c->backends[0].txn_retries, 100);
+    ck_assert_uint_eq(strlen(c->backends[0].managed_by), 40);
+    config_free(c);
+    expect_fail("dns:\n  backends:\n    b:\n      port: 0\n",
+                "4: dns.backends.b.port: expected an integer 1-65535, got \"0\"");
+    expect_fail("dns:\n  backends:\n    b:\n      connect_timeout_s: 0\n",
+                "4: dns.backends.b.connect_timeout_s: expected an integer 1-3600, got \"0\"");
+    expect_fail("dns:\n  backends:\n    b:\n      txn_retries: 101\n",
+                "4: dns.backends.b.txn_retries: expected an integer 0-100, got \"101\"");
+    expect_fail("dns:\n  backends:\n    b:\n      tls: maybe\n",
+                "4: dns.backends.b.tls: expected a boolean (true/false/yes/no/on/off/1/0), got "
+                "\"maybe\"");
+    expect_fail("dns:\n  backends:\n    b:\n      managed_by: ''\n",
+                "4: dns.backends.b.managed_by: must not be empty");
+    expect_fail("dns:\n  backends:\n    b:\n      managed_by: "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+                "4: dns.backends.b.managed_by: longer than 40 characters, got "
+                "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"");
+    expect_fail("dns:\n  backends:\n    b:\n      post_commit: \"a\\tb\"\n",
+                "4: dns.backends.b.post_commit: control characters are not allowed, got "
+                "\"a\\x09b\"");
+}
+END_TEST
+
+START_TEST(mysql_env)
+{
+    struct config *c = NULL;
+    struct err e;
+
+    /* overrides of the file's backends, including keys that end in another key's name */
+    setenv("DADNS_DNS_BACKENDS_PDNS_PASSWORD", "from env", 1);
+    setenv("DADNS_DNS_BACKENDS_PDNS_TLS", "on", 1);
+    setenv("DADNS_DNS_BACKENDS_PDNS_TLS_CA", "/ca.pem", 1);
+    setenv("DADNS_DNS_BACKENDS_PDNS_TLS_VERIFY", "0", 1);
+    setenv("DADNS_DNS_BACKENDS_PDNS_PORT", "3310", 1);
+    setenv("DADNS_DNS_BACKENDS_PDNS_ZONES_TABLE", "pdns_domains", 1);
+    setenv("DADNS_DNS_BACKENDS_COREDNS_POST_COMMIT", "", 1);
+    ck_assert_int_eq(config_load(data("mysql.yaml"), &c, &e), 0);
+    ck_assert_str_eq(config_backend(c, "pdns")->password, "from env");
+    ck_assert(config_backend(c, "pdns")->tls);
+    ck_assert_str_eq(config_backend(c, "pdns")->tls_ca, "/ca.pem");
+    ck_assert(!config_backend(c, "pdns")->tls_verify);
+    ck_assert_int_eq(config_backend(c, "pdns")->port, 3310);
+    ck_assert_str_eq(config_backend(c, "pdns")->zones_table, "pdns_domains");
+    ck_assert_str_eq(config_backend(c, "coredns")->post_commit, "");
+    config_free(c);
+    clear_env();
+
+    /* a backend made of variables only */
+    setenv("DADNS_DNS_BACKENDS_DC_2_TYPE", "coredns_mysql", 1);
+    setenv("DADNS_DNS_BACKENDS_DC_2_USER", "u", 1);
+    expect_env_fail(NULL, "environment: dns.backends.dc_2: missing required key database "
+                          "(set DADNS_DNS_BACKENDS_DC_2_DATABASE)");
+    setenv("DADNS_DNS_BACKENDS_DC_2_DATABASE", "dns", 1);
+    setenv("DADNS_DNS_BACKENDS_DC_2_HOST", "", 1);
+    expect_env_fail(NULL, "environment: dns.backends.dc_2: host is empty and socket is not set");
+    setenv("DADNS_DNS_BACKENDS_DC_2_SOCKET", "/s.sock", 1);
+    setenv("DADNS_DNS_BACKENDS_DC_2_STATE_TABLE", "st", 1);
+    ck_assert_int_eq(config_load(NULL, &c, &e), 0);
+    ck_assert_uint_eq(c->n_backends, 1);
+    ck_assert_str_eq(c->backends[0].name, "dc_2");
+    ck_assert_int_eq(c->backends[0].type, BACKEND_COREDNS_MYSQL);
+    ck_assert_str_eq(c->backends[0].zones_table, "zones");
+    ck_assert_str_eq(c->backends[0].state_table, "st");
+    ck_assert_str_eq(c->backends[0].socket, "/s.sock");
+    config_free(c);
+    setenv("DADNS_DNS_BACKENDS_DC_2_RECORDS_TABLE", "r-1", 1);
+    expect_env_fail(NULL, "environment DADNS_DNS_BACKENDS_DC_2_RECORDS_TABLE: expected a table "
+                          "name ([A-Za-z0-9_]{1,64}), got \"r-1\"");
 }
 END_TEST
 
@@ -859,7 +1091,7 @@ START_TEST(env_backend_override)
     unsetenv("DADNS_DNS_BACKENDS_SITE_2_RNDC_PARALLEL");
     setenv("DADNS_DNS_BACKENDS_BIND_TYPE", "knot", 1);
     expect_env_fail(text, "environment DADNS_DNS_BACKENDS_BIND_TYPE: unknown backend type "
-                          "\"knot\" (known types: bind)");
+                          "\"knot\" (known types: bind, coredns_mysql, powerdns_mysql)");
 }
 END_TEST
 
@@ -975,6 +1207,15 @@ static Suite *config_suite(void)
     tcase_add_test(tc, backends_unknown_type);
     tcase_add_test(tc, backends_names);
     tcase_add_test(tc, backends_numeric_keys);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("mysql");
+    tcase_add_test(tc, mysql_good);
+    tcase_add_test(tc, mysql_type_defaults);
+    tcase_add_test(tc, mysql_missing_required);
+    tcase_add_test(tc, mysql_table_names);
+    tcase_add_test(tc, mysql_values);
+    tcase_add_test(tc, mysql_env);
     suite_add_tcase(s, tc);
 
     tc = tcase("environment");

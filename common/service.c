@@ -1,0 +1,68 @@
+/* service.c -- backend choice and stop signals shared by the writer services (see service.h).
+ *
+ * Only sets and reports: printing the reason and exiting are left to each main.c. */
+#include "service.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static volatile sig_atomic_t *stop_flag; /* what the handler sets, from service_signals_install */
+
+int service_pick_backend(const struct config *cfg, const char *name,
+                         const struct service_kind *kind, const struct backend_conf **out,
+                         struct err *e)
+{
+    const struct backend_conf *bc = NULL;
+    size_t i, found = 0;
+
+    *out = NULL;
+    if (name != NULL) {
+        bc = config_backend(cfg, name);
+        if (bc == NULL)
+            return err_set(e, DADNS_ECONFIG, "%s: no backend \"%s\" under dns.backends", cfg->path,
+                           name);
+        if (!kind->accepts(bc))
+            return err_set(e, DADNS_ECONFIG, "%s: backend \"%s\" is not of type %s", cfg->path,
+                           name, kind->types);
+        if (!bc->enabled)
+            return err_set(e, DADNS_ECONFIG, "%s: backend \"%s\" is disabled", cfg->path, name);
+        *out = bc;
+        return 0;
+    }
+    for (i = 0; i < cfg->n_backends; i++) {
+        if (!kind->accepts(&cfg->backends[i]) || !cfg->backends[i].enabled)
+            continue;
+        if (found++ > 0)
+            return err_set(e, DADNS_ECONFIG,
+                           "%s: several enabled %s backends (\"%s\", \"%s\"...): choose one "
+                           "with -b",
+                           cfg->path, kind->family, bc->name, cfg->backends[i].name);
+        bc = &cfg->backends[i];
+    }
+    if (bc == NULL)
+        return err_set(e, DADNS_ECONFIG, "%s: no enabled backend of type %s under dns.backends",
+                       cfg->path, kind->types);
+    *out = bc;
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_flag != NULL)
+        *stop_flag = 1;
+}
+
+void service_signals_install(volatile sig_atomic_t *stop)
+{
+    struct sigaction sa;
+
+    stop_flag = stop;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}

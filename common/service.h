@@ -1,0 +1,37 @@
+/* service.h -- what the writer services' main.c files do alike: choose the backend to serve from
+ * the configuration, and turn SIGINT/SIGTERM into a stop flag for the consumer loop.
+ *
+ * Arguments, logging and the run loop stay in each main.c (ingest waits for its signals with
+ * sigwait and does not use this). */
+#ifndef DADNS_SERVICE_H
+#define DADNS_SERVICE_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "err.h"
+
+/* The backend types one writer serves. Borrowed; static data in practice. */
+struct service_kind {
+    bool (*accepts)(const struct backend_conf *bc); /* true for a backend of a served type */
+    const char *types;  /* those types in messages: "bind", "coredns_mysql or powerdns_mysql" */
+    const char *family; /* short name in messages ("several enabled <family> backends") */
+};
+
+/* service_pick_backend - the backend to serve: the one named @name (NULL = none given), which
+ * must exist, be accepted by @kind and be enabled; or, without a name, the only enabled backend
+ * @kind accepts. On success sets *@out (borrowed from @cfg, valid until config_free) and
+ * returns 0; else returns DADNS_ECONFIG with @e->text naming the file and the reason, e.g.
+ * "/etc/dadns.yaml: backend \"b\" is disabled" or "...: several enabled bind backends (\"a\",
+ * \"b\"...): choose one with -b". */
+int service_pick_backend(const struct config *cfg, const char *name,
+                         const struct service_kind *kind, const struct backend_conf **out,
+                         struct err *e);
+
+/* service_signals_install - from now on SIGINT and SIGTERM set *@stop to 1 (nothing else, so
+ * the loop that watches it ends cleanly) and SIGPIPE is ignored (a peer gone shows as an error
+ * return). @stop is borrowed and must live as long as the process; the last call wins. */
+void service_signals_install(volatile sig_atomic_t *stop);
+
+#endif

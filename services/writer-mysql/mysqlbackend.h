@@ -1,0 +1,95 @@
+/* mysqlbackend.h -- the MySQL/MariaDB backend of dadns-writer-mysql: applies a batch of changes
+ * to a CoreDNS mysql_extend or PowerDNS gmysql database, one transaction per zone.
+ *
+ * Owns the connection (TLS, timeouts, reconnect), the prepared statements and the transaction
+ * algorithm; the rows come from rows.c (pure), the tables from schema.c, the operator commands
+ * from hook.c, the batches from the consumer loop (consumer.h). It never logs: what is worth
+ * a warning but fails nothing goes to the warn callback. */
+#ifndef DADNS_MYSQLBACKEND_H
+#define DADNS_MYSQLBACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "change.h"
+#include "config.h"
+#include "err.h"
+
+#define MYSQLBACKEND_HOOK_TIMEOUT_MS 10000 /* limit for one post_commit / post_create command */
+
+struct mysqlbackend;
+
+/* Counters since open. */
+struct mysqlbackend_stats {
+    unsigned long long committed;      /* zone transactions committed (saves, deletes, repairs) */
+    unsigned long long skipped;        /* changes the database already had (same or newer) */
+    unsigned long long refused;        /* changes for zones dadns does not manage */
+    unsigned long long retries;        /* transactions retried after 1213 / 1205 */
+    unsigned long long count_mismatch; /* post-commit record counts that disagreed */
+    unsigned long long hook_failures;  /* post_commit / post_create commands that failed */
+    unsigned long long reconnects;     /* connections made after the first */
+    unsigned long long rows_written;   /* records rows sent in INSERTs (retried ones too) */
+};
+
+/* A warning: something that fails no change but an operator should see (a post-commit record
+ * count that disagrees, a failed post_commit / post_create command). @zone may be NULL (a
+ * post_create command); @what is one line. Both are borrowed for the call. */
+typedef void (*mysqlbackend_warn_fn)(void *arg, const char *zone, const char *what);
+
+/* mysqlbackend_open - connect to the database of backend @bc (type coredns_mysql or
+ * powerdns_mysql; borrowed, must outlive the backend) and check its tables (schema.h),
+ * creating the missing ones when @init_schema or bc->init_schema is set. The session runs with
+ * READ COMMITTED, autocommit off, strict SQL mode, utf8mb4, read/write timeouts of
+ * 6 x connect_timeout_s and innodb_lock_wait_timeout of 2 x connect_timeout_s; TLS is
+ * required when bc->tls (the certificate verified when bc->tls_verify, against bc->tls_ca
+ * when set). With binary logging on, binlog_format must be ROW or MIXED.
+ * @created (may be NULL, @size octets) receives the names of the tables it created.
+ * On success *@out is a new backend (free with mysqlbackend_free). Returns 0;
+ * DADNS_EBACKEND when the server could not be reached (worth retrying later);
+ * DADNS_ECONFIG when it refused us (access denied, unknown database, missing table or column,
+ * STATEMENT binlog): @e says which; DADNS_ENOMEM. */
+int mysqlbackend_open(const struct backend_conf *bc, bool init_schema, char *created, size_t size,
+                      struct mysqlbackend **out, struct err *e);
+
+/* mysqlbackend_set_warn - call @fn(@arg, ...) for warnings from now on (NULL = none). */
+void mysqlbackend_set_warn(struct mysqlbackend *mb, mysqlbackend_warn_fn fn, void *arg);
+
+/* mysqlbackend_apply - struct change_backend.apply for @ctx = a struct mysqlbackend: apply the
+ * @n changes of @changes (distinct zones) and set each one's result, repaired and reason.
+ * Changes that come with a result already set (e.g. a state without text) are left alone.
+ * Per zone, one transaction, retried as a whole up to txn_retries times on deadlock (1213) or
+ * lock wait timeout (1205):
+ *   1. lock the zone's state row (inserted as a placeholder when missing: the per-zone lock
+ *      every writer takes first, so replicas in one group serialize and never deadlock on it)
+ *      and read its version;
+ *   2. SAVE: nothing to do when the state's version >= the change's (an older version never
+ *      overwrites a newer one). DELETE: nothing when it is newer, or equal and deleted.
+ *      VERIFY: nothing when newer; when equal, the zone row exists and its records equal the
+ *      rows built from the text, nothing either (verified); otherwise rewrite (repaired = 1);
+ *   3. lock the zone row (SELECT ... FOR UPDATE); a zone dadns does not manage (CoreDNS:
+ *      managed_by differs; PowerDNS: no live state row) fails a SAVE/VERIFY with "zone exists
+ *      and is not managed by dadns" and makes a DELETE a no-op success, both writing nothing;
+ *   4. SAVE/VERIFY: insert the zone row if missing (CoreDNS managed_by, PowerDNS type NATIVE
+ *      and account = managed_by), delete its records, insert the rows of rows_build with
+ *      cached multi-row prepared INSERTs of 128/64/.../2/1 rows, update the state row (version,
+ *      serial, digest = SHA1(text), deleted=0, updated). DELETE: delete records (PowerDNS also
+ *      domainmetadata, comments, cryptokeys) and the zone row, mark the state row deleted
+ *      with the change's version;
+ *   5. COMMIT, then count the zone's records (a mismatch with the rowset is a warning and
+ *      counted) and run post_commit with {zone}; after the batch, post_create when zones
+ *      were created. A failed command is a warning, never a failed change.
+ * A zone whose text cannot be converted fails alone, with rows_build's reason, writing
+ * nothing. When the connection is lost, the zone in progress and every later change of the
+ * batch fail and the next call reconnects (a ping at the start of each call finds a dead idle
+ * connection). Returns 0 when the batch was processed (failures are in the results), or
+ * DADNS_EBACKEND when the database could not be reached at all (every change has that result
+ * and reason then), or DADNS_ENOMEM. */
+int mysqlbackend_apply(void *ctx, struct change *changes, size_t n);
+
+/* mysqlbackend_stats - the counters of @mb, borrowed (valid until mysqlbackend_free). */
+const struct mysqlbackend_stats *mysqlbackend_stats(const struct mysqlbackend *mb);
+
+/* mysqlbackend_free - close the connection and release @mb; NULL is fine. */
+void mysqlbackend_free(struct mysqlbackend *mb);
+
+#endif
