@@ -983,7 +983,7 @@ struct replica {
     uint64_t version;
     int reverse;
     struct change c[REPLICA_ZONES];
-    char text[REPLICA_ZONES][2048];
+    char text[REPLICA_ZONES][4096];
 };
 
 /* replica_prepare - the changes of @r (zone_text is not thread-safe: done before the threads). */
@@ -996,8 +996,12 @@ static void replica_prepare(struct replica *r)
         char z[32];
 
         snprintf(z, sizeof(z), "r%zu.example", k);
-        snprintf(r->text[i], sizeof(r->text[i]), "%s",
-                 zone_text(z, (unsigned)r->version, r->version == 2 ? "192.0.2.2" : "192.0.2.3"));
+        const char *t =
+            zone_text(z, (unsigned)r->version, r->version == 2 ? "192.0.2.2" : "192.0.2.3");
+        size_t tl = strlen(t);
+
+        ck_assert_uint_lt(tl, sizeof(r->text[i]));
+        memcpy(r->text[i], t, tl + 1);
         change_init(&r->c[i], CHANGE_SAVE, z, r->version, r->text[i]);
     }
 }
