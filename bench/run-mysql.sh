@@ -9,17 +9,24 @@
 #            the writer(s) start; timed from their start.
 #   live:    the writer(s) run while wrk pushes; timed from the first push.
 # "committed" = every zone's row in the writer's state table has the pushed serial (each zone is
-# pushed once, so that is its latest version), polled every 0.2 s; "served" = pdns_server
-# answers every zone's SOA with that serial (dadns-bench-soawait -p <pdns port>). Then the peak
-# RSS (VmHWM) of the writer(s), mariadbd and pdns_server. Prints a summary table and keeps raw
-# outputs under bench/out/mysql-<time>/.
+# pushed once, so that is its latest version), polled every 0.2 s; "served" = pdns_server answers
+# every zone's SOA with that serial (dadns-bench-soawait -p <pdns port>). By default
+# (BENCH_SERVED=after) nothing queries pdns_server while the writers work: with its caches off
+# every DNS query is SQL on the same MariaDB, and polling 10,000 zones at 5,000 queries/s halved
+# the commit rate on 2 cores. soawait starts once all N are committed, and "served" is the time
+# until it saw every SOA, counted from the same start (so it includes the commit time).
+# BENCH_SERVED=concurrent polls from the start instead, at BENCH_SOA_QPS (the old way: a lower
+# bound for "served" but a slower "committed"). Then the peak RSS (VmHWM) of the writer(s),
+# mariadbd and pdns_server. Prints a summary table and keeps raw outputs under
+# bench/out/mysql-<time>/.
 #
 # Arguments: N (default 10000). Environment: BENCH_THREADS (2), BENCH_CONNECTIONS (32),
-# BENCH_TIMEOUT (seconds per phase, 600), BENCH_SOA_QPS (5000), BENCH_MYSQL_MODES
-# ("backlog live"), BENCH_MYSQL_REPLICAS ("1 2"), BENCH_MYSQL_HOOKS (0 = none, the default: the
-# test pdns_server runs with its caches off; 1 = post_commit purge {zone}$ and post_create
-# rediscover through pdns_control, as a production setup with caches needs -- one process per
-# zone, much slower), DADNS_BIN_DIR (build directory, default <repo>/build).
+# BENCH_TIMEOUT (seconds per phase, 600), BENCH_SERVED (after|concurrent), BENCH_SOA_QPS (5000),
+# BENCH_MYSQL_MODES ("backlog live"), BENCH_MYSQL_REPLICAS ("1 2"), BENCH_MYSQL_HOOKS (0 = none,
+# the default: the test pdns_server runs with its caches off; 1 = post_commit purge {zone}$ and
+# post_create rediscover through pdns_control, as a production setup with caches needs -- one
+# process per zone), BENCH_GROUP_SIZE (the backend's group_size; default: the writer's),
+# DADNS_BIN_DIR (build directory, default <repo>/build).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +41,8 @@ THREADS="${BENCH_THREADS:-2}"
 CONNS="${BENCH_CONNECTIONS:-32}"
 TIMEOUT="${BENCH_TIMEOUT:-600}"
 SOA_QPS="${BENCH_SOA_QPS:-5000}"
+SERVED="${BENCH_SERVED:-after}"
+GROUP_SIZE="${BENCH_GROUP_SIZE:-}"
 read -r -a MODES <<<"${BENCH_MYSQL_MODES:-backlog live}"
 read -r -a REPLICAS <<<"${BENCH_MYSQL_REPLICAS:-1 2}"
 HOOKS="${BENCH_MYSQL_HOOKS:-0}"
@@ -47,6 +56,8 @@ done
 for r in "${REPLICAS[@]}"; do
     [[ "$r" =~ ^[1-9]$ ]] || die "bad replica count '$r'"
 done
+case "$SERVED" in after | concurrent) ;; *) die "bad BENCH_SERVED '$SERVED' (after|concurrent)" ;; esac
+[ -z "$GROUP_SIZE" ] || [[ "$GROUP_SIZE" =~ ^[1-9][0-9]*$ ]] || die "bad BENCH_GROUP_SIZE"
 for b in "$INGEST_BIN" "$MYSQL_WRITER_BIN" "$SOAWAIT"; do
     [ -x "$b" ] || die "missing $b: run 'make build' first"
 done
@@ -141,6 +152,16 @@ push_all() {
     WRK_PID=""
 }
 
+# start_soawait LIST OUT T0 - soawait for every zone of LIST from T0 (EPOCHREALTIME), in the
+# background (SOA_PID): at BENCH_SOA_QPS when polling during the commit, unlimited afterwards.
+start_soawait() {
+    local qps=0
+    [ "$SERVED" = concurrent ] && qps="$SOA_QPS"
+    "$SOAWAIT" -p "$PDNS_PORT" -f "$1" -e "$SERIAL" -T "$3" -t "$TIMEOUT" \
+        -Q "$qps" -w 256 -i 1000 >"$2" 2>"$2.progress" &
+    SOA_PID=$!
+}
+
 start_writers() { # start_writers REPLICAS
     local r
     for r in $(seq 1 "$1"); do
@@ -163,12 +184,12 @@ run_case() { # run_case REPLICAS MODE
     stack_start_ingest
     stack_start_mariadb bench
     stack_start_pdns bench
+    local extra=()
+    [ -n "$GROUP_SIZE" ] && extra+=("group_size=$GROUP_SIZE")
     if [ "$HOOKS" = 1 ]; then
-        stack_add_mysql_backend pdns powerdns_mysql bench \
-            post_commit="$PDNS_PURGE_CMD" post_create="$PDNS_REDISCOVER_CMD"
-    else
-        stack_add_mysql_backend pdns powerdns_mysql bench
+        extra+=(post_commit="$PDNS_PURGE_CMD" post_create="$PDNS_REDISCOVER_CMD")
     fi
+    stack_add_mysql_backend pdns powerdns_mysql bench "${extra[@]}"
     tag="m${reps}${mode:0:1}"
     list="$dir/zones.txt"
     marks="$dir/marks"
@@ -192,9 +213,7 @@ run_case() { # run_case REPLICAS MODE
         t_soa="$t0"
         commit_poller "$commit_file" &
         POLL_PID=$!
-        "$SOAWAIT" -p "$PDNS_PORT" -f "$list" -e "$SERIAL" -T "$t_soa" -t "$TIMEOUT" \
-            -Q "$SOA_QPS" -w 256 -i 1000 >"$soa_out" 2>"$soa_out.progress" &
-        SOA_PID=$!
+        if [ "$SERVED" = concurrent ]; then start_soawait "$list" "$soa_out" "$t_soa"; fi
         push_all "$tag" "$marks" "$wrk_out"
         first="$(kv first "$(grep '^bench: first=' "$wrk_out" || true)")"
         # time from the first push answered by ingest (wrk's clock, CLOCK_REALTIME)
@@ -206,9 +225,7 @@ run_case() { # run_case REPLICAS MODE
         t_soa="$t0"
         commit_poller "$commit_file" &
         POLL_PID=$!
-        "$SOAWAIT" -p "$PDNS_PORT" -f "$list" -e "$SERIAL" -T "$t_soa" -t "$TIMEOUT" \
-            -Q "$SOA_QPS" -w 256 -i 1000 >"$soa_out" 2>"$soa_out.progress" &
-        SOA_PID=$!
+        if [ "$SERVED" = concurrent ]; then start_soawait "$list" "$soa_out" "$t_soa"; fi
         start_writers "$reps"
     fi
     line="$(grep '^bench: accepted=' "$wrk_out" || true)"
@@ -228,6 +245,8 @@ run_case() { # run_case REPLICAS MODE
         echo "   commit: only $(committed_count) of $N zones committed within ${TIMEOUT}s"
     fi
     res=0
+    # after the commit (or its timeout): check that pdns_server serves them all
+    if [ "$SERVED" = after ]; then start_soawait "$list" "$soa_out" "$t_soa"; fi
     wait "$SOA_PID" || res=$?
     SOA_PID=""
     served_s="$(kv elapsed "$(cat "$soa_out")")"
@@ -275,9 +294,16 @@ done
     echo "dadns writer-mysql benchmark (powerdns_mysql), $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores,"
     echo "MariaDB $(mariadb --version | sed -n 's/.*Distrib \([^ ,]*\).*/\1/p') (defaults), PowerDNS caches off," \
         "post_commit/post_create hooks: $([ "$HOOKS" = 1 ] && echo on || echo off)"
+    echo "group_size: ${GROUP_SIZE:-default of the writer}"
     echo "backlog = N pushes queued first, timed from the writers' start; live = writers running while"
     echo "wrk pushes ($THREADS threads / $CONNS connections), timed from the first push. committed = all N state rows"
-    echo "at the pushed serial; served = pdns_server answers all N SOAs with it (seconds);"
+    echo "at the pushed serial; served = pdns_server answers all N SOAs with it (seconds from the same start);"
+    if [ "$SERVED" = after ]; then
+        echo "no DNS query during the commit: soawait starts once all N are committed (pdns_server with its caches"
+        echo "off turns every query into SQL on the same MariaDB), so served = committed + the check's time."
+    else
+        echo "soawait polls pdns_server from the start at up to $SOA_QPS queries/s (slowing MariaDB down)."
+    fi
     echo "zones/s = N / committed; RSS = peak resident set (VmHWM, MiB); err = writer warn/error log lines"
     echo
     printf '%8s %8s %7s %11s %9s %10s %9s %9s %8s | %-12s %8s %6s %6s\n' replicas mode zones \

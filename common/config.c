@@ -113,6 +113,7 @@ static const struct key backend_keys[] = {
     {NULL, "tls_ca", KIND_STR, 0, BF(tls_ca), 0, 0, NULL, "", 0},
     {NULL, "connect_timeout_s", KIND_INT, 0, BF(connect_timeout_s), 1, 3600, NULL, NULL, 10},
     {NULL, "txn_retries", KIND_INT, 0, BF(txn_retries), 0, 100, NULL, NULL, 5},
+    {NULL, "group_size", KIND_INT, 0, BF(group_size), 1, 256, NULL, NULL, 32},
     {NULL, "post_commit", KIND_STR, 0, BF(post_commit), 0, 0, NULL, "", 0},
     {NULL, "post_create", KIND_STR, 0, BF(post_create), 0, 0, NULL, "", 0},
     {NULL, "managed_by", KIND_STR, F_NONEMPTY, BF(managed_by), 0, 40, NULL, "dadns", 0},

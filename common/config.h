@@ -49,6 +49,8 @@ struct backend_conf {
     int connect_timeout_s; /* "connect_timeout_s": 1-3600, default 10; read/write timeouts are
                               6x, the InnoDB lock wait 2x */
     int txn_retries;       /* "txn_retries": 0-100, default 5 (on deadlock / lock wait) */
+    int group_size;        /* "group_size": zones committed in one transaction, 1-256,
+                              default 32 (1 = one transaction per zone) */
     char *post_commit;     /* "post_commit": command after a zone's commit, "" = none */
     char *post_create;     /* "post_create": command once per batch that created zones */
     char *managed_by;      /* "managed_by": ownership marker, 1-40 characters, default "dadns" */

@@ -15,6 +15,9 @@
 #include "store.h"
 #include "stream.h"
 
+/* Failed changes of a batch logged one by one; when more fail, one more line sums them up. */
+#define FAILED_LOG_EACH 5
+
 /* One distinct zone of a batch and the entries that named it. */
 struct zgroup {
     const char *zone; /* borrowed from the entries */
@@ -40,6 +43,7 @@ struct loop {
     const char **ack_ids;
     const char **ok_zones;
     uint64_t *ok_versions;
+    size_t *failed; /* indexes into changes of the batch's failed changes */
 };
 
 static int64_t now_ms(void)
@@ -70,6 +74,42 @@ static int cmp_entry(const void *a, const void *b)
     const struct stream_entry *y = &sort_base[*(const size_t *)b];
 
     return strcmp(x->zone, y->zone);
+}
+
+static const struct change *reason_base;
+
+static int cmp_reason(const void *a, const void *b)
+{
+    return strcmp(reason_base[*(const size_t *)a].reason, reason_base[*(const size_t *)b].reason);
+}
+
+/* log_failed_rest - one line for the @n failed changes of a batch (indexes @idx into
+ * @changes; sorted here) when more than FAILED_LOG_EACH failed: how many, how many were not
+ * logged one by one, and the most common reason with its count. */
+static void log_failed_rest(const struct loop *L, size_t *idx, size_t n)
+{
+    size_t i, run = 1, best = 0, best_run = 0;
+    char sn[24], sl[24], sc[24];
+
+    reason_base = L->changes;
+    qsort(idx, n, sizeof(*idx), cmp_reason);
+    for (i = 1; i <= n; i++) {
+        if (i < n && strcmp(L->changes[idx[i]].reason, L->changes[idx[i - 1]].reason) == 0) {
+            run++;
+            continue;
+        }
+        if (run > best_run) {
+            best_run = run;
+            best = idx[i - 1];
+        }
+        run = 1;
+    }
+    snprintf(sn, sizeof(sn), "%zu", n);
+    snprintf(sl, sizeof(sl), "%zu", n - FAILED_LOG_EACH);
+    snprintf(sc, sizeof(sc), "%zu", best_run);
+    log_msg(LOG_WARN, "more changes failed, will retry", "backend", L->bc->name, "failed", sn,
+            "not_logged", sl, "most_common_reason", L->changes[best].reason, "with_that_reason", sc,
+            NULL);
 }
 
 static const char *op_name(enum change_op op)
@@ -195,9 +235,12 @@ static int process(struct loop *L, size_t n, struct err *e)
 
             snprintf(vbuf, sizeof(vbuf), "%" PRIu64, c->version);
             if (c->result != 0) {
-                nfailed++;
-                log_msg(LOG_WARN, "change failed, will retry", "backend", L->bc->name, "zone",
-                        c->zone, "op", op_name(c->op), "version", vbuf, "reason", c->reason, NULL);
+                /* a database outage fails the whole batch: a few lines, then one summary */
+                L->failed[nfailed++] = (size_t)g->change;
+                if (nfailed <= FAILED_LOG_EACH)
+                    log_msg(LOG_WARN, "change failed, will retry", "backend", L->bc->name, "zone",
+                            c->zone, "op", op_name(c->op), "version", vbuf, "reason", c->reason,
+                            NULL);
                 continue;
             }
             L->ok_zones[nok] = g->zone;
@@ -213,6 +256,8 @@ static int process(struct loop *L, size_t n, struct err *e)
         for (k = 0; k < g->count; k++)
             L->ack_ids[nack++] = L->entries[L->order[g->first + k]].id;
     }
+    if (nfailed > FAILED_LOG_EACH)
+        log_failed_rest(L, L->failed, nfailed);
     rc = store_commit(L->st, L->bc->name, L->ok_zones, L->ok_versions, nok, L->ack_ids, nack, e);
     if (rc == 0 && L->stats != NULL) {
         L->stats->entries += n;
@@ -254,8 +299,9 @@ static int alloc_loop(struct loop *L, size_t cap)
     L->ack_ids = calloc(cap, sizeof(*L->ack_ids));
     L->ok_zones = calloc(cap, sizeof(*L->ok_zones));
     L->ok_versions = calloc(cap, sizeof(*L->ok_versions));
+    L->failed = calloc(cap, sizeof(*L->failed));
     if (!L->entries || !L->order || !L->groups || !L->changes || !L->zones || !L->states ||
-        !L->ack_ids || !L->ok_zones || !L->ok_versions)
+        !L->ack_ids || !L->ok_zones || !L->ok_versions || !L->failed)
         return DADNS_ENOMEM;
     return 0;
 }
@@ -271,6 +317,7 @@ static void free_loop(struct loop *L)
     free(L->ack_ids);
     free(L->ok_zones);
     free(L->ok_versions);
+    free(L->failed);
     store_free(L->st);
 }
 

@@ -1,7 +1,9 @@
 /* proc.c -- child processes: spawn, capture, time out, reap (see proc.h).
  *
- * One small event loop (poll on the children's output pipes, waitpid without blocking, SIGKILL
- * at the deadline) serves both the single command and the batches. Children get their own
+ * One small event loop (poll on the children's output pipes and on a pidfd per child, so an exit
+ * wakes it at once; waitpid without blocking; SIGKILL at the deadline) serves both the single
+ * command and the batches. Without pidfds (kernels before 5.3) it checks for exits every
+ * POLL_MS, every POLL_EOF_MS once a child's pipe is at end of file. Children get their own
  * process group, so a Ctrl-C meant for a service does not kill a child in the middle of a batch;
  * the service finishes the batch and stops. */
 #include "proc.h"
@@ -15,18 +17,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 
-#define POLL_MS 10 /* how often the exit of a running child is checked */
+#define POLL_MS     10   /* without a pidfd: how often the exit of a running child is checked */
+#define POLL_EOF_MS 1    /* ditto once its pipe is at end of file (it is about to exit) */
+#define WAIT_MAX_MS 1000 /* with pidfds: longest single wait (exits and output wake it sooner) */
+#define N_POLL      ((size_t)2 * PROC_MAX_PARALLEL) /* a pipe and a pidfd per child */
 
 /* One running child. */
 struct slot {
     pid_t pid;               /* the child; 0 = the slot is free */
     int fd;                  /* read end of its stdout+stderr pipe, -1 once at EOF */
+    int pidfd;               /* readable once it exited; -1 when the kernel has no pidfds */
     char out[PROC_OUT_MAX];  /* captured output */
     size_t len;              /* octets in out */
     int64_t deadline;        /* CLOCK_MONOTONIC ms after which it is killed */
@@ -41,6 +48,19 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* open_pidfd - a pidfd for child @pid (close-on-exec), or -1 when the kernel has none. */
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    long fd = syscall(SYS_pidfd_open, (long)pid, 0L);
+
+    return fd >= 0 ? (int)fd : -1;
+#else
+    (void)pid;
+    return -1;
+#endif
 }
 
 /* spawn - start @argv with stdin from /dev/null and stdout+stderr into a pipe, in its own
@@ -122,6 +142,7 @@ static int start(struct slot *s, const char *const *argv, int timeout_ms, struct
 
     memset(s, 0, sizeof(*s));
     s->fd = -1;
+    s->pidfd = -1;
     memset(res, 0, sizeof(*res));
     if (argv == NULL || argv[0] == NULL) {
         res->rc = DADNS_EINVAL;
@@ -135,6 +156,7 @@ static int start(struct slot *s, const char *const *argv, int timeout_ms, struct
         return 0;
     }
     res->started = 1;
+    s->pidfd = open_pidfd(s->pid);
     s->res = res;
     s->timeout_ms = timeout_ms;
     s->deadline = now_ms() + timeout_ms;
@@ -209,6 +231,8 @@ static void finish(struct slot *s, int status, int wait_errno)
         drain(s); /* what it wrote just before exiting */
     if (s->fd >= 0)
         close(s->fd);
+    if (s->pidfd >= 0)
+        close(s->pidfd);
     tidy(s->out, s->len, text, sizeof(text));
     res->rc = DADNS_EBACKEND;
     if (wait_errno != 0) {
@@ -229,6 +253,7 @@ static void finish(struct slot *s, int status, int wait_errno)
     }
     s->pid = 0;
     s->fd = -1;
+    s->pidfd = -1;
     s->res = NULL;
 }
 
@@ -248,15 +273,16 @@ static int reap(struct slot *s, int block)
     return 1;
 }
 
-/* step - wait at most POLL_MS (less when a deadline comes sooner) for output of the running
- * children among the @n slots of @slots, then finish those that exited and kill and finish
- * those past their deadline. Returns how many were finished. */
+/* step - wait until one of the running children among the @n slots of @slots has output or
+ * exits (at most until the nearest deadline; see POLL_MS for kernels without pidfds), then
+ * finish those that exited and kill and finish those past their deadline. Returns how many
+ * were finished. */
 static size_t step(struct slot *slots, size_t n)
 {
-    struct pollfd pfd[PROC_MAX_PARALLEL];
-    struct slot *owner[PROC_MAX_PARALLEL];
+    struct pollfd pfd[N_POLL];
+    struct slot *owner[N_POLL];
     size_t i, k = 0, finished = 0;
-    int64_t now = now_ms(), wait = POLL_MS;
+    int64_t now = now_ms(), wait = WAIT_MAX_MS;
 
     for (i = 0; i < n; i++) {
         struct slot *s = &slots[i];
@@ -265,18 +291,26 @@ static size_t step(struct slot *slots, size_t n)
             continue;
         if (s->deadline - now < wait)
             wait = s->deadline - now;
-        if (s->fd >= 0 && k < PROC_MAX_PARALLEL) {
+        if (s->pidfd < 0 && wait > (s->fd >= 0 ? POLL_MS : POLL_EOF_MS))
+            wait = s->fd >= 0 ? POLL_MS : POLL_EOF_MS;
+        if (s->fd >= 0 && k < N_POLL) {
             pfd[k].fd = s->fd;
             pfd[k].events = POLLIN;
             pfd[k].revents = 0;
             owner[k++] = s;
+        }
+        if (s->pidfd >= 0 && k < N_POLL) {
+            pfd[k].fd = s->pidfd;
+            pfd[k].events = POLLIN;
+            pfd[k].revents = 0;
+            owner[k++] = NULL; /* an exit: found by the waitpid below */
         }
     }
     if (wait < 0)
         wait = 0;
     if (poll(pfd, (nfds_t)k, (int)wait) > 0) {
         for (i = 0; i < k; i++) {
-            if (pfd[i].revents != 0)
+            if (pfd[i].revents != 0 && owner[i] != NULL)
                 drain(owner[i]);
         }
     }

@@ -1,16 +1,18 @@
-/* mysqlbackend.c -- one transaction per zone against a CoreDNS or PowerDNS MySQL database (see
- * mysqlbackend.h for the algorithm).
+/* mysqlbackend.c -- zones committed in groups, one transaction per group, against a CoreDNS or
+ * PowerDNS MySQL database (see mysqlbackend.h for the algorithm).
  *
  * Owns the MYSQL connection and its prepared statements. No SQL is ever built from data: the
  * statement texts hold only the configured table names (identifiers checked by config.c) and
- * placeholders; zone names, rows and versions travel as bound parameters. The rows of a zone
- * go in with multi-row INSERTs prepared once per connection for 128, 64, ..., 2 and 1 rows (a
- * zone of n < 256 rows takes popcount(n) of them: 4 for a typical DA zone of 23 rows), and no
- * statement grows beyond CHUNK_BYTES.
+ * placeholders; zone names, rows and versions travel as bound parameters. Statements that act
+ * on every zone of a group take an IN list of group_size placeholders (the unused ones repeat
+ * the last value); those that add rows are multi-row INSERTs prepared on first use for 128,
+ * 64, ..., 2 and 1 rows (m rows take popcount(m) of them), no INSERT of records growing beyond
+ * CHUNK_BYTES. The records of all the zones of a group go in together.
  *
- * Round trips of a SAVE of an existing zone: state row, zone row, delete records, the INSERTs,
- * state update, COMMIT, count: 6 + popcount(n). The count's read-only transaction is left open
- * for the next zone's statements and ended by one ROLLBACK at the end of the batch, so no
+ * Round trips of a group of new zones: state rows, placeholders, zone rows, new zone rows,
+ * their ids, the INSERTs of records (8 for 32 zones of 27 rows), state rows, COMMIT, count:
+ * about 16 for 32 zones (a zone alone: 10). The count's read-only transaction is left open for
+ * the next group's statements and ended by one ROLLBACK at the end of the batch, so no
  * metadata lock outlives a batch. */
 #include "mysqlbackend.h"
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -28,35 +31,46 @@
 #include "rows.h"
 #include "schema.h"
 
-#define MAX_COLS    7                   /* parameters per inserted row (PowerDNS) */
+#define MAX_COLS    7                   /* parameters per inserted row (PowerDNS records) */
 #define CHUNK_BYTES ((size_t)1 << 20)   /* most octets of row data in one INSERT */
 #define FETCH_NAME  2048                /* buffers for reading rows back (VERIFY) */
 #define FETCH_TYPE  64                  /* ditto */
 #define FETCH_DATA  65536               /* ditto: PowerDNS content is VARCHAR(64000) */
+#define FETCH_ZONE  512                 /* a zone name read back (the columns hold 255) */
 #define ARENA_MAX   ((size_t)256 << 20) /* most octets of one zone's rows read back */
 #define SQL_MAX     ((size_t)64 << 10)  /* most octets of one statement's text */
 #define OWNER_MAX   128                 /* managed_by / account read back */
 #define RETRY_MS    20                  /* pause before retrying a transaction, x attempt */
+#define GROUP_ROWS  8192                /* a group takes no more zones once it has this many rows */
+#define ROWSET_KEEP ((size_t)1 << 20)   /* rowset memory kept between batches, per group slot */
 #define N_CHUNKS    8                   /* multi-row INSERT sizes, largest first */
 static const unsigned chunk_rows[N_CHUNKS] = {128, 64, 32, 16, 8, 4, 2, 1};
 #define MAX_CHUNK 128
 
-/* The fixed statements of one connection. */
+/* The fixed statements of one connection. The *_IN ones take group_size parameters. */
 enum stmt_id {
-    S_STATE_GET,   /* the state row, locked: the per-zone lock every writer takes first */
-    S_STATE_ADD,   /* a placeholder state row when there is none (locked the same way) */
-    S_STATE_SET,   /* after a save */
-    S_STATE_DEL,   /* after a delete */
-    S_ZONE_GET,    /* id and owner marker of the zone row, locked */
-    S_ZONE_ADD,    /* new zone row */
-    S_ZONE_DEL,    /* drop the zone row */
-    S_REC_DEL,     /* drop the zone's records */
-    S_REC_COUNT,   /* count them */
-    S_REC_ALL,     /* read them back (VERIFY) */
-    S_META_DEL,    /* PowerDNS: domainmetadata of the zone */
-    S_COMMENT_DEL, /* PowerDNS: comments */
-    S_KEY_DEL,     /* PowerDNS: cryptokeys */
+    S_STATE_LOCK,   /* the state rows of a group, locked: the per-zone lock every writer takes
+                       first, in zone order */
+    S_STATE_DEL,    /* after a delete */
+    S_ZONE_LOCK,    /* id, name and owner marker of a group's zone rows, locked */
+    S_ZONE_DEL,     /* drop a zone row */
+    S_REC_DEL,      /* drop one zone's records (deletes) */
+    S_REC_DEL_IN,   /* drop the records of a group's zones (saves) */
+    S_REC_COUNT_IN, /* count the records of a group's zones */
+    S_REC_ALL,      /* read one zone's records back (VERIFY) */
+    S_META_DEL,     /* PowerDNS: domainmetadata of a zone */
+    S_COMMENT_DEL,  /* PowerDNS: comments */
+    S_KEY_DEL,      /* PowerDNS: cryptokeys */
     N_STMT,
+};
+
+/* The multi-row statements, one per chunk size, prepared on first use. */
+enum fam {
+    F_STATE_ADD, /* placeholder state rows (zone) */
+    F_STATE_SET, /* state rows after saves (zone, version, serial, text): locked rows upserted */
+    F_ZONE_ADD,  /* new zone rows (name, marker) */
+    F_RECORDS,   /* records rows */
+    N_FAM,
 };
 
 /* What one statement or transaction came to. */
@@ -65,16 +79,18 @@ enum tx {
     TX_RETRY, /* deadlock or lock wait timeout: run the transaction again */
     TX_LOST,  /* the connection is gone: the outcome of an open transaction is unknown */
     TX_FAIL,  /* the server refused a statement: this zone fails, the others go on */
+    TX_SPLIT, /* a zone of a group cannot share its transaction: redo them one by one */
 };
 
-/* What a transaction did, when it returned TX_OK. */
+/* What a transaction did to a zone, when it returned TX_OK. */
 enum action {
-    A_SKIPPED = 1, /* the database already has this version or a newer one */
-    A_VERIFIED,    /* VERIFY: the rows are there as they should be */
-    A_WRITTEN,     /* SAVE (or a repairing VERIFY) committed */
-    A_DELETED,     /* DELETE committed */
-    A_NOT_OURS,    /* DELETE of a zone dadns does not manage: left alone */
-    A_REFUSED,     /* SAVE/VERIFY of a zone dadns does not manage */
+    A_NONE = 0, /* still to be decided (during the transaction) */
+    A_SKIPPED,  /* the database already has this version or a newer one */
+    A_VERIFIED, /* VERIFY: the rows are there as they should be */
+    A_WRITTEN,  /* SAVE (or a repairing VERIFY) committed */
+    A_DELETED,  /* DELETE committed */
+    A_NOT_OURS, /* DELETE of a zone dadns does not manage: left alone */
+    A_REFUSED,  /* SAVE/VERIFY of a zone dadns does not manage */
 };
 
 /* One row as read back from the records table, strings as offsets into the arena. */
@@ -89,33 +105,65 @@ struct view {
     long long ttl, prio, auth, live;   /* as in struct dbrow; 0 where a format has none */
 };
 
+/* One zone of a group. */
+struct gzone {
+    struct change *c;              /* borrowed from the batch */
+    struct rowset *rs;             /* its rows (SAVE/VERIFY; NULL for DELETE), one of mb->rss */
+    char zname[NAME_BUF_SIZE + 2]; /* its name in the zones table (CoreDNS: trailing dot) */
+    /* found by the transaction */
+    bool had_state;        /* its state row existed before the transaction */
+    long long sv, sdel;    /* the state row's version and deleted (0 and 1 for a placeholder) */
+    bool zexists;          /* its zone row exists */
+    int32_t zid;           /* the zone row's id */
+    bool owner_null;       /* the zone row's marker is NULL */
+    unsigned long owner_n; /* its length (may exceed what owner holds) */
+    char owner[OWNER_MAX]; /* the marker: zones.managed_by / domains.account */
+    long long count;       /* records counted after the commit */
+    enum action action;    /* what was done */
+    bool created;          /* a zone row was inserted */
+    bool repaired;         /* VERIFY found the zone lost or altered */
+};
+
 struct mysqlbackend {
-    const struct backend_conf *bc;   /* borrowed settings */
-    enum rows_format fmt;            /* ROWS_COREDNS or ROWS_POWERDNS */
-    MYSQL *db;                       /* the connection, NULL when there is none */
-    bool ever_connected;             /* for the reconnects counter */
-    MYSQL_STMT *st[N_STMT];          /* fixed statements (PowerDNS-only ones NULL for CoreDNS) */
-    MYSQL_STMT *ins[N_CHUNKS];       /* multi-row INSERTs, prepared on first use */
-    unsigned ncols;                  /* parameters per inserted row: 5 (CoreDNS) or 7 */
-    struct rows_builder *rb;         /* zone text -> rows */
-    struct rowset rs;                /* rows of the zone in progress */
-    MYSQL_BIND *bind;                /* MAX_CHUNK * MAX_COLS parameters of one INSERT */
-    unsigned long *lens;             /* their lengths */
-    uint32_t *ttls;                  /* per row of a chunk */
-    int32_t *prios;                  /* ditto */
-    signed char *auths;              /* ditto */
-    char *fetch;                     /* FETCH_NAME + FETCH_TYPE + FETCH_DATA octets */
-    struct buf arena;                /* strings of rows read back */
-    struct dbrow *dbrows;            /* rows read back */
-    size_t n_dbrows;                 /* how many */
-    size_t cap_dbrows;               /* allocated */
-    struct view *views;              /* both sides of a comparison */
-    size_t cap_views;                /* allocated */
-    unsigned int db_errno;           /* last database error */
-    char db_error[384];              /* its text, with what was being done */
-    struct mysqlbackend_stats stats; /* counters since open */
-    mysqlbackend_warn_fn warn;       /* warnings go here (NULL: dropped) */
-    void *warn_arg;                  /* its first argument */
+    const struct backend_conf *bc;    /* borrowed settings */
+    enum rows_format fmt;             /* ROWS_COREDNS or ROWS_POWERDNS */
+    size_t gsize;                     /* zones per group (bc->group_size) */
+    MYSQL *db;                        /* the connection, NULL when there is none */
+    bool ever_connected;              /* for the reconnects counter */
+    MYSQL_STMT *st[N_STMT];           /* fixed statements (PowerDNS-only ones NULL for CoreDNS) */
+    MYSQL_STMT *fam[N_FAM][N_CHUNKS]; /* multi-row statements, prepared on first use */
+    unsigned ncols;                   /* parameters per records row: 5 (CoreDNS) or 7 */
+    struct rows_builder *rb;          /* zone text -> rows */
+    struct rowset *rss;               /* gsize rowsets: the rows of the group in progress */
+    struct gzone *g;                  /* gsize zones: the group in progress */
+    size_t *idx;                      /* gsize indexes into g, scratch */
+    const char **in_names;            /* gsize values of an IN list of names */
+    int32_t *in_ids;                  /* gsize values of an IN list of ids */
+    MYSQL_BIND *in_bind;              /* gsize parameters of an IN list */
+    unsigned long *in_lens;           /* their lengths */
+    MYSQL_BIND *bind;                 /* MAX_CHUNK * MAX_COLS parameters of one INSERT */
+    unsigned long *lens;              /* their lengths */
+    int32_t *zids;                    /* per row of a chunk */
+    uint32_t *ttls;                   /* ditto */
+    int32_t *prios;                   /* ditto */
+    signed char *auths;               /* ditto */
+    uint64_t *versions;               /* ditto */
+    uint32_t *serials;                /* ditto */
+    char *fetch;                      /* FETCH_NAME + FETCH_TYPE + FETCH_DATA octets */
+    struct buf arena;                 /* strings of rows read back */
+    struct dbrow *dbrows;             /* rows read back */
+    size_t n_dbrows;                  /* how many */
+    size_t cap_dbrows;                /* allocated */
+    struct view *views;               /* both sides of a comparison */
+    size_t cap_views;                 /* allocated */
+    const char **hook_zones;          /* zones committed in this batch, for post_commit */
+    size_t n_hook_zones;              /* how many */
+    size_t cap_hook_zones;            /* allocated */
+    unsigned int db_errno;            /* last database error */
+    char db_error[384];               /* its text, with what was being done */
+    struct mysqlbackend_stats stats;  /* counters since open */
+    mysqlbackend_warn_fn warn;        /* warnings go here (NULL: dropped) */
+    void *warn_arg;                   /* its first argument */
 };
 
 static const my_bool true_value = 1;
@@ -149,6 +197,16 @@ static enum tx stmt_failed(struct mysqlbackend *mb, MYSQL_STMT *s, const char *w
     snprintf(mb->db_error, sizeof(mb->db_error), "%s: %s (%u)", what, mysql_stmt_error(s),
              mb->db_errno);
     return classify(mb->db_errno);
+}
+
+/* fetch_failed - stmt_failed for a statement whose rows were being read, then drop what is left
+ * of its result, so the connection can go on (a rollback) when the error allows it. */
+static enum tx fetch_failed(struct mysqlbackend *mb, MYSQL_STMT *s, const char *what)
+{
+    enum tx tx = stmt_failed(mb, s, what);
+
+    mysql_stmt_free_result(s);
+    return tx;
 }
 
 static void say_warn(struct mysqlbackend *mb, const char *zone, const char *what)
@@ -251,49 +309,24 @@ static enum tx run(struct mysqlbackend *mb, MYSQL_STMT *s, MYSQL_BIND *params, c
     return TX_OK;
 }
 
-/* fetch_one - after run: read the first row of @s's result into the @n columns of @cols
- * (*@found says whether there was one) and discard the rest. */
-static enum tx fetch_one(struct mysqlbackend *mb, MYSQL_STMT *s, struct out_col *cols, size_t n,
-                         bool *found, const char *what)
-{
-    MYSQL_BIND b[4];
-    size_t i;
-    int rc;
-
-    *found = false;
-    for (i = 0; i < n && i < 4; i++)
-        b[i] = cols[i].b;
-    if (mysql_stmt_bind_result(s, b) != 0)
-        return stmt_failed(mb, s, what);
-    rc = mysql_stmt_fetch(s);
-    if (rc == 0 || rc == MYSQL_DATA_TRUNCATED)
-        *found = true;
-    else if (rc != MYSQL_NO_DATA)
-        return stmt_failed(mb, s, what);
-    while (rc == 0 || rc == MYSQL_DATA_TRUNCATED)
-        rc = mysql_stmt_fetch(s);
-    if (rc != MYSQL_NO_DATA)
-        return stmt_failed(mb, s, what);
-    mysql_stmt_free_result(s);
-    return TX_OK;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Connection                                                                                 */
 
 static void disconnect(struct mysqlbackend *mb)
 {
-    size_t i;
+    size_t i, k;
 
     for (i = 0; i < N_STMT; i++) {
         if (mb->st[i] != NULL)
             mysql_stmt_close(mb->st[i]);
         mb->st[i] = NULL;
     }
-    for (i = 0; i < N_CHUNKS; i++) {
-        if (mb->ins[i] != NULL)
-            mysql_stmt_close(mb->ins[i]);
-        mb->ins[i] = NULL;
+    for (i = 0; i < N_FAM; i++) {
+        for (k = 0; k < N_CHUNKS; k++) {
+            if (mb->fam[i][k] != NULL)
+                mysql_stmt_close(mb->fam[i][k]);
+            mb->fam[i][k] = NULL;
+        }
     }
     if (mb->db != NULL)
         mysql_close(mb->db);
@@ -319,109 +352,194 @@ static int prepare(struct mysqlbackend *mb, MYSQL_STMT **out, const char *sql, s
     return 0;
 }
 
-/* prepare_all - the fixed statements of the backend's format. */
-static int prepare_all(struct mysqlbackend *mb, struct err *e)
+/* in_list - append " IN (?, ?, ...)" with @n placeholders to @b. */
+static int in_list(struct buf *b, size_t n)
+{
+    size_t i;
+    int rc = buf_appends(b, " IN (");
+
+    for (i = 0; rc == 0 && i < n; i++)
+        rc = buf_appends(b, i > 0 ? ", ?" : "?");
+    if (rc == 0)
+        rc = buf_appends(b, ")");
+    return rc;
+}
+
+/* statement_text - the text of fixed statement @id into @b. */
+static int statement_text(struct mysqlbackend *mb, enum stmt_id id, struct buf *b)
 {
     const struct backend_conf *bc = mb->bc;
     const char *z = bc->zones_table, *r = bc->records_table, *st = bc->state_table;
     bool cd = mb->fmt == ROWS_COREDNS;
     const char *zid = cd ? "zone_id" : "domain_id";
-    char sql[N_STMT][512];
-    size_t i;
-    int rc;
+    int rc = 0;
 
-    memset(sql, 0, sizeof(sql));
-    snprintf(sql[S_STATE_ADD], sizeof(sql[0]),
-             "INSERT INTO `%s` (`zone`, `version`, `serial`, `digest`, `deleted`, `updated`) "
-             "VALUES (?, 0, 0, '', 1, UTC_TIMESTAMP())",
-             st);
-    snprintf(sql[S_STATE_GET], sizeof(sql[0]),
-             "SELECT `version`, `deleted` FROM `%s` WHERE `zone` = ? FOR UPDATE", st);
-    snprintf(sql[S_STATE_SET], sizeof(sql[0]),
-             "UPDATE `%s` SET `version` = ?, `serial` = ?, `digest` = SHA1(?), `deleted` = 0, "
-             "`updated` = UTC_TIMESTAMP() WHERE `zone` = ?",
-             st);
-    snprintf(sql[S_STATE_DEL], sizeof(sql[0]),
-             "UPDATE `%s` SET `version` = ?, `serial` = 0, `digest` = '', `deleted` = 1, "
-             "`updated` = UTC_TIMESTAMP() WHERE `zone` = ?",
-             st);
-    if (cd) {
-        snprintf(sql[S_ZONE_GET], sizeof(sql[0]),
-                 "SELECT `id`, `managed_by` FROM `%s` WHERE `zone_name` = ? FOR UPDATE", z);
-        snprintf(sql[S_ZONE_ADD], sizeof(sql[0]),
-                 "INSERT INTO `%s` (`zone_name`, `managed_by`) VALUES (?, ?)", z);
-        snprintf(sql[S_REC_ALL], sizeof(sql[0]),
-                 "SELECT `hostname`, `type`, `data`, `ttl`, 0, 0, `online` <> 0 FROM `%s` "
-                 "WHERE `zone_id` = ?",
-                 r);
-    } else {
-        snprintf(sql[S_ZONE_GET], sizeof(sql[0]),
-                 "SELECT `id`, `account` FROM `%s` WHERE `name` = ? FOR UPDATE", z);
-        snprintf(sql[S_ZONE_ADD], sizeof(sql[0]),
-                 "INSERT INTO `%s` (`name`, `type`, `account`) VALUES (?, 'NATIVE', ?)", z);
-        snprintf(sql[S_REC_ALL], sizeof(sql[0]),
-                 "SELECT `name`, `type`, `content`, `ttl`, COALESCE(`prio`, 0), "
-                 "COALESCE(`auth`, 1), COALESCE(`disabled`, 0) = 0 FROM `%s` WHERE "
-                 "`domain_id` = ?",
-                 r);
-        snprintf(sql[S_META_DEL], sizeof(sql[0]),
-                 "DELETE FROM `domainmetadata` WHERE `domain_id` = ?");
-        snprintf(sql[S_COMMENT_DEL], sizeof(sql[0]),
-                 "DELETE FROM `comments` WHERE `domain_id` = ?");
-        snprintf(sql[S_KEY_DEL], sizeof(sql[0]), "DELETE FROM `cryptokeys` WHERE `domain_id` = ?");
+    switch (id) {
+    case S_STATE_LOCK:
+        rc = buf_printf(b, "SELECT `zone`, `version`, `deleted` FROM `%s` WHERE `zone`", st);
+        if (rc == 0)
+            rc = in_list(b, mb->gsize);
+        if (rc == 0)
+            rc = buf_appends(b, " ORDER BY `zone` FOR UPDATE");
+        break;
+    case S_STATE_DEL:
+        rc =
+            buf_printf(b,
+                       "UPDATE `%s` SET `version` = ?, `serial` = 0, `digest` = '', `deleted` = 1, "
+                       "`updated` = UTC_TIMESTAMP() WHERE `zone` = ?",
+                       st);
+        break;
+    case S_ZONE_LOCK:
+        rc =
+            buf_printf(b, "SELECT `id`, `%s`, `%s` FROM `%s` WHERE `%s`", cd ? "zone_name" : "name",
+                       cd ? "managed_by" : "account", z, cd ? "zone_name" : "name");
+        if (rc == 0)
+            rc = in_list(b, mb->gsize);
+        if (rc == 0)
+            rc = buf_appends(b, " FOR UPDATE");
+        break;
+    case S_ZONE_DEL:
+        rc = buf_printf(b, "DELETE FROM `%s` WHERE `id` = ?", z);
+        break;
+    case S_REC_DEL:
+        rc = buf_printf(b, "DELETE FROM `%s` WHERE `%s` = ?", r, zid);
+        break;
+    case S_REC_DEL_IN:
+        rc = buf_printf(b, "DELETE FROM `%s` WHERE `%s`", r, zid);
+        if (rc == 0)
+            rc = in_list(b, mb->gsize);
+        break;
+    case S_REC_COUNT_IN:
+        rc = buf_printf(b, "SELECT `%s`, COUNT(*) FROM `%s` WHERE `%s`", zid, r, zid);
+        if (rc == 0)
+            rc = in_list(b, mb->gsize);
+        if (rc == 0)
+            rc = buf_printf(b, " GROUP BY `%s`", zid);
+        break;
+    case S_REC_ALL:
+        if (cd)
+            rc = buf_printf(b,
+                            "SELECT `hostname`, `type`, `data`, `ttl`, 0, 0, `online` <> 0 FROM "
+                            "`%s` WHERE `zone_id` = ?",
+                            r);
+        else
+            rc = buf_printf(b,
+                            "SELECT `name`, `type`, `content`, `ttl`, COALESCE(`prio`, 0), "
+                            "COALESCE(`auth`, 1), COALESCE(`disabled`, 0) = 0 FROM `%s` WHERE "
+                            "`domain_id` = ?",
+                            r);
+        break;
+    case S_META_DEL:
+        if (!cd)
+            rc = buf_appends(b, "DELETE FROM `domainmetadata` WHERE `domain_id` = ?");
+        break;
+    case S_COMMENT_DEL:
+        if (!cd)
+            rc = buf_appends(b, "DELETE FROM `comments` WHERE `domain_id` = ?");
+        break;
+    case S_KEY_DEL:
+        if (!cd)
+            rc = buf_appends(b, "DELETE FROM `cryptokeys` WHERE `domain_id` = ?");
+        break;
+    case N_STMT:
+        break;
     }
-    snprintf(sql[S_ZONE_DEL], sizeof(sql[0]), "DELETE FROM `%s` WHERE `id` = ?", z);
-    snprintf(sql[S_REC_DEL], sizeof(sql[0]), "DELETE FROM `%s` WHERE `%s` = ?", r, zid);
-    snprintf(sql[S_REC_COUNT], sizeof(sql[0]), "SELECT COUNT(*) FROM `%s` WHERE `%s` = ?", r, zid);
-    for (i = 0; i < N_STMT; i++) {
-        if (sql[i][0] == '\0')
-            continue;
-        rc = prepare(mb, &mb->st[i], sql[i], e);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return rc;
 }
 
-/* insert_stmt - the INSERT of chunk_rows[@k] rows, prepared on first use. */
-static enum tx insert_stmt(struct mysqlbackend *mb, size_t k, MYSQL_STMT **out)
+/* prepare_all - the fixed statements of the backend's format. */
+static int prepare_all(struct mysqlbackend *mb, struct err *e)
 {
-    const char *row =
-        mb->fmt == ROWS_COREDNS ? "(?, ?, ?, ?, ?, 1)" : "(?, ?, ?, ?, ?, ?, 0, NULL, ?)";
+    struct buf sql;
+    size_t i;
+    int rc = 0;
+
+    buf_init(&sql, SQL_MAX);
+    for (i = 0; rc == 0 && i < N_STMT; i++) {
+        buf_reset(&sql);
+        rc = statement_text(mb, (enum stmt_id)i, &sql);
+        if (rc != 0)
+            rc = err_set(e, rc, "cannot build a statement: %s", err_str(rc));
+        else if (sql.len > 0)
+            rc = prepare(mb, &mb->st[i], sql.data, e);
+    }
+    buf_free(&sql);
+    return rc;
+}
+
+/* fam_stmt - the statement of family @f for chunk_rows[@k] rows, prepared on first use. */
+static enum tx fam_stmt(struct mysqlbackend *mb, enum fam f, size_t k, MYSQL_STMT **out)
+{
+    const struct backend_conf *bc = mb->bc;
+    bool cd = mb->fmt == ROWS_COREDNS;
+    const char *row = "", *tail = "";
     struct buf sql;
     struct err e;
     unsigned i;
-    int rc;
+    int rc = 0;
 
-    if (mb->ins[k] != NULL) {
-        *out = mb->ins[k];
+    if (mb->fam[f][k] != NULL) {
+        *out = mb->fam[f][k];
         return TX_OK;
     }
     buf_init(&sql, SQL_MAX);
-    if (mb->fmt == ROWS_COREDNS)
+    switch (f) {
+    case F_STATE_ADD:
+    case F_STATE_SET:
         rc = buf_printf(&sql,
-                        "INSERT INTO `%s` (`zone_id`, `hostname`, `type`, `data`, `ttl`, "
-                        "`online`) VALUES ",
-                        mb->bc->records_table);
-    else
-        rc = buf_printf(&sql,
-                        "INSERT INTO `%s` (`domain_id`, `name`, `type`, `content`, `ttl`, "
-                        "`prio`, `disabled`, `ordername`, `auth`) VALUES ",
-                        mb->bc->records_table);
+                        "INSERT INTO `%s` (`zone`, `version`, `serial`, `digest`, `deleted`, "
+                        "`updated`) VALUES ",
+                        bc->state_table);
+        if (f == F_STATE_ADD) {
+            row = "(?, 0, 0, '', 1, UTC_TIMESTAMP())";
+        } else {
+            row = "(?, ?, ?, SHA1(?), 0, UTC_TIMESTAMP())";
+            tail = " ON DUPLICATE KEY UPDATE `version` = VALUES(`version`), `serial` = "
+                   "VALUES(`serial`), `digest` = VALUES(`digest`), `deleted` = 0, `updated` = "
+                   "VALUES(`updated`)";
+        }
+        break;
+    case F_ZONE_ADD:
+        if (cd)
+            rc = buf_printf(&sql, "INSERT INTO `%s` (`zone_name`, `managed_by`) VALUES ",
+                            bc->zones_table);
+        else
+            rc = buf_printf(&sql, "INSERT INTO `%s` (`name`, `type`, `account`) VALUES ",
+                            bc->zones_table);
+        row = cd ? "(?, ?)" : "(?, 'NATIVE', ?)";
+        break;
+    case F_RECORDS:
+        if (cd)
+            rc = buf_printf(&sql,
+                            "INSERT INTO `%s` (`zone_id`, `hostname`, `type`, `data`, `ttl`, "
+                            "`online`) VALUES ",
+                            bc->records_table);
+        else
+            rc = buf_printf(&sql,
+                            "INSERT INTO `%s` (`domain_id`, `name`, `type`, `content`, `ttl`, "
+                            "`prio`, `disabled`, `ordername`, `auth`) VALUES ",
+                            bc->records_table);
+        row = cd ? "(?, ?, ?, ?, ?, 1)" : "(?, ?, ?, ?, ?, ?, 0, NULL, ?)";
+        break;
+    case N_FAM:
+        break;
+    }
     for (i = 0; rc == 0 && i < chunk_rows[k]; i++)
         rc = buf_printf(&sql, "%s%s", i > 0 ? ", " : "", row);
+    if (rc == 0)
+        rc = buf_appends(&sql, tail);
     if (rc != 0) {
         buf_free(&sql);
         snprintf(mb->db_error, sizeof(mb->db_error), "cannot build an INSERT: %s", err_str(rc));
         return TX_FAIL;
     }
-    rc = prepare(mb, &mb->ins[k], sql.data, &e);
+    rc = prepare(mb, &mb->fam[f][k], sql.data, &e);
     buf_free(&sql);
     if (rc != 0) {
         snprintf(mb->db_error, sizeof(mb->db_error), "%.300s", e.text);
         return rc == DADNS_EBACKEND ? TX_LOST : TX_FAIL;
     }
-    *out = mb->ins[k];
+    *out = mb->fam[f][k];
     return TX_OK;
 }
 
@@ -528,63 +646,7 @@ static int db_open(struct mysqlbackend *mb, struct err *e)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Rows                                                                                       */
-
-/* insert_rows - insert the rows of mb->rs for zone row @zid, in chunks. */
-static enum tx insert_rows(struct mysqlbackend *mb, int32_t zid)
-{
-    const struct rowset *rs = &mb->rs;
-    size_t r0 = 0, k, j, bytes;
-    MYSQL_STMT *s;
-    enum tx tx;
-
-    while (r0 < rs->n) {
-        size_t m = rs->n - r0, size = 1;
-
-        /* the largest chunk that fits in what is left and in CHUNK_BYTES */
-        for (k = 0; k < N_CHUNKS; k++) {
-            size = chunk_rows[k];
-            if (size > m)
-                continue;
-            for (j = 0, bytes = 0; j < size; j++) {
-                const struct row *w = &rs->v[r0 + j];
-
-                bytes += strlen(w->name) + 32;
-                bytes += w->type != NULL ? strlen(w->type) : 0;
-                bytes += w->content != NULL ? strlen(w->content) : 0;
-            }
-            if (bytes <= CHUNK_BYTES || size == 1)
-                break;
-        }
-        tx = insert_stmt(mb, k, &s);
-        if (tx != TX_OK)
-            return tx;
-        for (j = 0; j < size; j++) {
-            const struct row *w = &rs->v[r0 + j];
-            MYSQL_BIND *b = &mb->bind[j * mb->ncols];
-            unsigned long *l = &mb->lens[j * mb->ncols];
-
-            mb->ttls[j] = w->ttl;
-            mb->prios[j] = w->prio;
-            mb->auths[j] = (signed char)(w->auth ? 1 : 0);
-            bind_i32(&b[0], &zid);
-            bind_str(&b[1], w->name, &l[1]);
-            bind_str(&b[2], w->type, &l[2]);
-            bind_str(&b[3], w->content, &l[3]);
-            bind_u32(&b[4], &mb->ttls[j]);
-            if (mb->ncols == MAX_COLS) {
-                bind_i32(&b[5], &mb->prios[j]);
-                bind_tiny(&b[6], &mb->auths[j]);
-            }
-        }
-        tx = run(mb, s, mb->bind, "inserting records");
-        if (tx != TX_OK)
-            return tx;
-        mb->stats.rows_written += size;
-        r0 += size;
-    }
-    return TX_OK;
-}
+/* Rows read back                                                                             */
 
 /* arena_add - copy @len octets of @p into the arena; *@off gets their offset. */
 static int arena_add(struct mysqlbackend *mb, const char *p, size_t len, size_t *off)
@@ -654,7 +716,7 @@ static enum tx read_rows(struct mysqlbackend *mb, int32_t zid, bool *odd)
     for (i = 0; i < 7; i++)
         b[i] = c[i].b;
     if (mysql_stmt_bind_result(s, b) != 0)
-        return stmt_failed(mb, s, "reading records");
+        return fetch_failed(mb, s, "reading records");
     for (;;) {
         struct dbrow *d;
 
@@ -662,7 +724,7 @@ static enum tx read_rows(struct mysqlbackend *mb, int32_t zid, bool *odd)
         if (rc == MYSQL_NO_DATA)
             break;
         if (rc == 1)
-            return stmt_failed(mb, s, "reading records");
+            return fetch_failed(mb, s, "reading records");
         if (rc == MYSQL_DATA_TRUNCATED) {
             *odd = true;
             continue;
@@ -696,10 +758,9 @@ static enum tx read_rows(struct mysqlbackend *mb, int32_t zid, bool *odd)
     return TX_OK;
 }
 
-/* rows_match - do the rows read back equal mb->rs (as sets, with their TTLs)? */
-static bool rows_match(struct mysqlbackend *mb)
+/* rows_match - do the rows read back equal @rs (as sets, with their TTLs)? */
+static bool rows_match(struct mysqlbackend *mb, const struct rowset *rs)
 {
-    const struct rowset *rs = &mb->rs;
     bool pdns = mb->fmt == ROWS_POWERDNS;
     struct view *a, *b;
     size_t i, n = rs->n;
@@ -744,214 +805,570 @@ static bool rows_match(struct mysqlbackend *mb)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* The transaction                                                                            */
+/* Statements over a group                                                                    */
 
-struct outcome {
-    enum action action;
-    bool created;          /* a zone row was inserted */
-    bool repaired;         /* VERIFY found the zone lost or altered */
-    int32_t zid;           /* the zone row's id (WRITTEN) */
-    char owner[OWNER_MAX]; /* REFUSED: who owns it, as far as we can tell */
-};
-
-/* zone_txn - one attempt at the transaction of change @c (rows in mb->rs for SAVE/VERIFY).
- * On TX_OK the transaction is committed or rolled back and @o says what happened; on any
- * other result it may still be open (the caller rolls back). */
-static enum tx zone_txn(struct mysqlbackend *mb, struct change *c, struct outcome *o)
+/* run_in - execute fixed statement @id with its IN list bound to the first @m (1..gsize) of
+ * mb->in_names (@names) or mb->in_ids; the places after them repeat the last one. */
+static enum tx run_in(struct mysqlbackend *mb, enum stmt_id id, size_t m, bool names,
+                      const char *what)
 {
-    const struct backend_conf *bc = mb->bc;
-    char zname[NAME_BUF_SIZE + 2];
-    unsigned long zlen = 0, znlen = 0, mlen = 0, tlen = (unsigned long)c->text_len;
-    MYSQL_BIND p[4];
-    struct out_col out[2];
-    long long sv = 0, sdel = 0, zid_ll = 0;
-    uint64_t version = c->version;
-    uint32_t serial = c->serial;
-    int32_t zid = 0;
-    bool found = false, zexists, owned, odd = false;
-    char owner[OWNER_MAX];
+    size_t i;
+
+    for (i = 0; i < mb->gsize; i++) {
+        size_t j = i < m ? i : m - 1;
+
+        if (names) {
+            bind_str(&mb->in_bind[i], mb->in_names[j], &mb->in_lens[i]);
+        } else {
+            mb->in_ids[i] = mb->in_ids[j];
+            bind_i32(&mb->in_bind[i], &mb->in_ids[i]);
+        }
+    }
+    return run(mb, mb->st[id], mb->in_bind, what);
+}
+
+/* The parameters per row of the families other than F_RECORDS. */
+static const unsigned fam_cols[N_FAM] = {1, 4, 2, MAX_COLS};
+
+/* bind_fam_row - the parameters @b of row @j of a chunk of family @f (not F_RECORDS) for zone
+ * @z; @l has MAX_COLS lengths for the row. */
+static void bind_fam_row(struct mysqlbackend *mb, enum fam f, MYSQL_BIND *b, unsigned long *l,
+                         size_t j, struct gzone *z)
+{
+    struct change *c = z->c;
+
+    switch (f) {
+    case F_STATE_ADD:
+        bind_str(&b[0], c->zone, &l[0]);
+        break;
+    case F_STATE_SET:
+        mb->versions[j] = c->version;
+        mb->serials[j] = c->serial;
+        l[3] = (unsigned long)c->text_len;
+        bind_str(&b[0], c->zone, &l[0]);
+        bind_u64(&b[1], &mb->versions[j]);
+        bind_u32(&b[2], &mb->serials[j]);
+        bind_blob(&b[3], c->text != NULL ? c->text : "", &l[3]);
+        break;
+    case F_ZONE_ADD:
+        bind_str(&b[0], z->zname, &l[0]);
+        bind_str(&b[1], mb->bc->managed_by, &l[1]);
+        break;
+    case F_RECORDS:
+    case N_FAM:
+        break;
+    }
+}
+
+/* run_fam - family @f (not F_RECORDS) for the @m zones g[idx[0..m)], in chunks. */
+static enum tx run_fam(struct mysqlbackend *mb, enum fam f, struct gzone *g, const size_t *idx,
+                       size_t m, const char *what)
+{
+    size_t done = 0, k, j;
+    MYSQL_STMT *s;
     enum tx tx;
 
-    memset(o, 0, sizeof(*o));
-    snprintf(zname, sizeof(zname), "%s%s", c->zone, mb->fmt == ROWS_COREDNS ? "." : "");
-
-    /* 1. the per-zone lock (the state row, a placeholder when missing) and the version the
-     * database has. READ COMMITTED takes no gap lock on a missing row: two writers may both
-     * insert the placeholder; the second waits for the first and gets a duplicate key, and
-     * its retry finds the row. */
-    bind_str(&p[0], c->zone, &zlen);
-    tx = run(mb, mb->st[S_STATE_GET], p, "locking the state row");
-    if (tx != TX_OK)
-        return tx;
-    out_i64(&out[0], &sv);
-    out_i64(&out[1], &sdel);
-    tx = fetch_one(mb, mb->st[S_STATE_GET], out, 2, &found, "locking the state row");
-    if (tx != TX_OK)
-        return tx;
-    if (!found) {
-        tx = run(mb, mb->st[S_STATE_ADD], p, "locking the state row");
-        if (tx == TX_FAIL && mb->db_errno == ER_DUP_ENTRY)
-            tx = TX_RETRY;
+    if (f >= F_RECORDS)
+        return TX_FAIL; /* insert_rows' business */
+    while (done < m) {
+        for (k = 0; chunk_rows[k] > m - done; k++)
+            ;
+        tx = fam_stmt(mb, f, k, &s);
         if (tx != TX_OK)
             return tx;
-        sv = 0;
-        sdel = 1;
-    }
-
-    /* 2. nothing to do for a version the database already has */
-    if ((c->op == CHANGE_SAVE && (uint64_t)sv >= version) ||
-        (c->op == CHANGE_DELETE && ((uint64_t)sv > version || ((uint64_t)sv == version && sdel))) ||
-        (c->op == CHANGE_VERIFY && (uint64_t)sv > version)) {
-        o->action = A_SKIPPED;
-        goto rollback;
-    }
-
-    /* 3. the zone row, and whose it is */
-    bind_str(&p[0], zname, &znlen);
-    tx = run(mb, mb->st[S_ZONE_GET], p, "reading the zone row");
-    if (tx != TX_OK)
-        return tx;
-    owner[0] = '\0';
-    out_i64(&out[0], &zid_ll);
-    out_str(&out[1], owner, sizeof(owner));
-    tx = fetch_one(mb, mb->st[S_ZONE_GET], out, 2, &found, "reading the zone row");
-    if (tx != TX_OK)
-        return tx;
-    zexists = found;
-    zid = (int32_t)zid_ll;
-    if (!zexists)
-        owned = true;
-    else if (mb->fmt == ROWS_COREDNS)
-        owned = !out[1].is_null && out[1].len == strlen(bc->managed_by) &&
-                strncmp(owner, bc->managed_by, out[1].len) == 0;
-    else
-        owned = sv > 0 && !sdel;
-    if (!owned) {
-        o->action = c->op == CHANGE_DELETE ? A_NOT_OURS : A_REFUSED;
-        if (out[1].is_null)
-            snprintf(o->owner, sizeof(o->owner), "%s", "NULL");
-        else
-            snprintf(o->owner, sizeof(o->owner), "\"%.*s\"",
-                     (int)(out[1].len < sizeof(owner) ? out[1].len : sizeof(owner) - 1), owner);
-        goto rollback;
-    }
-
-    /* VERIFY of the version the database has: compare */
-    if (c->op == CHANGE_VERIFY) {
-        if ((uint64_t)sv == version && !sdel && zexists) {
-            tx = read_rows(mb, zid, &odd);
-            if (tx != TX_OK)
-                return tx;
-            if (!odd && rows_match(mb)) {
-                o->action = A_VERIFIED;
-                goto rollback;
-            }
-        }
-        o->repaired = true;
-    }
-
-    /* 4. the change */
-    bind_i32(&p[0], &zid);
-    if (c->op == CHANGE_DELETE) {
-        if (zexists) {
-            tx = run(mb, mb->st[S_REC_DEL], p, "deleting records");
-            if (tx == TX_OK && mb->st[S_META_DEL] != NULL)
-                tx = run(mb, mb->st[S_META_DEL], p, "deleting domainmetadata");
-            if (tx == TX_OK && mb->st[S_COMMENT_DEL] != NULL)
-                tx = run(mb, mb->st[S_COMMENT_DEL], p, "deleting comments");
-            if (tx == TX_OK && mb->st[S_KEY_DEL] != NULL)
-                tx = run(mb, mb->st[S_KEY_DEL], p, "deleting cryptokeys");
-            if (tx == TX_OK)
-                tx = run(mb, mb->st[S_ZONE_DEL], p, "deleting the zone row");
-            if (tx != TX_OK)
-                return tx;
-        }
-        bind_u64(&p[0], &version);
-        bind_str(&p[1], c->zone, &zlen);
-        tx = run(mb, mb->st[S_STATE_DEL], p, "updating the state row");
+        for (j = 0; j < chunk_rows[k]; j++)
+            bind_fam_row(mb, f, &mb->bind[j * fam_cols[f]], &mb->lens[j * MAX_COLS], j,
+                         &g[idx[done + j]]);
+        tx = run(mb, s, mb->bind, what);
         if (tx != TX_OK)
             return tx;
-        o->action = A_DELETED;
-    } else {
-        if (!zexists) {
-            bind_str(&p[0], zname, &znlen);
-            bind_str(&p[1], bc->managed_by, &mlen);
-            tx = run(mb, mb->st[S_ZONE_ADD], p, "inserting the zone row");
-            if (tx != TX_OK)
-                return tx;
-            zid = (int32_t)mysql_stmt_insert_id(mb->st[S_ZONE_ADD]);
-            o->created = true;
-        } else {
-            tx = run(mb, mb->st[S_REC_DEL], p, "deleting records");
-            if (tx != TX_OK)
-                return tx;
-        }
-        tx = insert_rows(mb, zid);
-        if (tx != TX_OK)
-            return tx;
-        bind_u64(&p[0], &version);
-        bind_u32(&p[1], &serial);
-        bind_blob(&p[2], c->text != NULL ? c->text : "", &tlen);
-        bind_str(&p[3], c->zone, &zlen);
-        tx = run(mb, mb->st[S_STATE_SET], p, "updating the state row");
-        if (tx != TX_OK)
-            return tx;
-        o->action = A_WRITTEN;
+        done += chunk_rows[k];
     }
-    o->zid = zid;
-
-    /* 5. commit */
-    if (mysql_commit(mb->db) != 0)
-        return db_failed(mb, "committing");
-    return TX_OK;
-
-rollback:
-    if (mysql_rollback(mb->db) != 0)
-        return db_failed(mb, "rolling back");
     return TX_OK;
 }
 
-/* count_check - after a committed write: does the zone have as many records as its rowset? */
-static enum tx count_check(struct mysqlbackend *mb, const char *zone, int32_t zid)
+/* insert_rows - the records of the @m zones g[idx[0..m)], in chunks that may span zones. */
+static enum tx insert_rows(struct mysqlbackend *mb, struct gzone *g, const size_t *idx, size_t m)
 {
-    MYSQL_BIND p[1];
-    struct out_col out[1];
-    long long count = 0;
-    bool found = false;
-    char what[160];
+    size_t zi = 0, ri = 0, left = 0, i, k, j;
+    MYSQL_STMT *s;
     enum tx tx;
 
-    bind_i32(&p[0], &zid);
-    tx = run(mb, mb->st[S_REC_COUNT], p, "counting records");
-    if (tx == TX_OK) {
-        out_i64(&out[0], &count);
-        tx = fetch_one(mb, mb->st[S_REC_COUNT], out, 1, &found, "counting records");
+    for (i = 0; i < m; i++)
+        left += g[idx[i]].rs->n;
+    while (left > 0) {
+        size_t cz = zi, cr = ri, fit = 0, bytes = 0, size;
+
+        /* how many of the next rows fit in CHUNK_BYTES (one always does) */
+        while (fit < MAX_CHUNK && fit < left) {
+            const struct row *w;
+
+            while (cr >= g[idx[cz]].rs->n) {
+                cz++;
+                cr = 0;
+            }
+            w = &g[idx[cz]].rs->v[cr++];
+            bytes += strlen(w->name) + 32;
+            bytes += w->type != NULL ? strlen(w->type) : 0;
+            bytes += w->content != NULL ? strlen(w->content) : 0;
+            if (bytes > CHUNK_BYTES && fit > 0)
+                break;
+            fit++;
+        }
+        for (k = 0; chunk_rows[k] > fit; k++)
+            ;
+        size = chunk_rows[k];
+        tx = fam_stmt(mb, F_RECORDS, k, &s);
+        if (tx != TX_OK)
+            return tx;
+        for (j = 0; j < size; j++) {
+            MYSQL_BIND *b = &mb->bind[j * mb->ncols];
+            unsigned long *l = &mb->lens[j * mb->ncols];
+            const struct row *w;
+
+            while (ri >= g[idx[zi]].rs->n) {
+                zi++;
+                ri = 0;
+            }
+            w = &g[idx[zi]].rs->v[ri++];
+            mb->zids[j] = g[idx[zi]].zid;
+            mb->ttls[j] = w->ttl;
+            mb->prios[j] = w->prio;
+            mb->auths[j] = (signed char)(w->auth ? 1 : 0);
+            bind_i32(&b[0], &mb->zids[j]);
+            bind_str(&b[1], w->name, &l[1]);
+            bind_str(&b[2], w->type, &l[2]);
+            bind_str(&b[3], w->content, &l[3]);
+            bind_u32(&b[4], &mb->ttls[j]);
+            if (mb->ncols == MAX_COLS) {
+                bind_i32(&b[5], &mb->prios[j]);
+                bind_tiny(&b[6], &mb->auths[j]);
+            }
+        }
+        tx = run(mb, s, mb->bind, "inserting records");
+        if (tx != TX_OK)
+            return tx;
+        mb->stats.rows_written += size;
+        left -= size;
     }
+    return TX_OK;
+}
+
+/* find_zone - the zone among g[idx[0..m)] a row read back belongs to: @name (@len octets)
+ * equal to its state name (@zrow false, exact) or its zone-table name (@zrow true, ASCII case
+ * ignored, as the tables' collations do). With one zone, that one. NULL when none matches. */
+static struct gzone *find_zone(struct gzone *g, const size_t *idx, size_t m, const char *name,
+                               unsigned long len, bool zrow)
+{
+    size_t i;
+
+    if (m == 1)
+        return &g[idx[0]];
+    if (len >= FETCH_ZONE)
+        return NULL;
+    for (i = 0; i < m; i++) {
+        struct gzone *z = &g[idx[i]];
+        const char *want = zrow ? z->zname : z->c->zone;
+
+        if (strlen(want) == len &&
+            (zrow ? strncasecmp(want, name, len) == 0 : memcmp(want, name, len) == 0))
+            return z;
+    }
+    return NULL;
+}
+
+/* lock_states - lock the state rows of the @k zones of @g (one statement, in zone order) and
+ * insert placeholders, locked the same way, for those that have none. READ COMMITTED takes
+ * no gap lock on a missing row: two writers may both insert a placeholder; the second waits
+ * for the first and gets a duplicate key, and its retry finds the row. */
+static enum tx lock_states(struct mysqlbackend *mb, struct gzone *g, size_t k)
+{
+    MYSQL_STMT *s = mb->st[S_STATE_LOCK];
+    struct out_col out[3];
+    MYSQL_BIND b[3];
+    char zone[FETCH_ZONE];
+    long long v = 0, d = 0;
+    size_t i, m = 0;
+    bool odd = false;
+    enum tx tx;
+    int rc;
+
+    for (i = 0; i < k; i++) {
+        mb->in_names[i] = g[i].c->zone;
+        mb->idx[i] = i;
+    }
+    tx = run_in(mb, S_STATE_LOCK, k, true, "locking the state rows");
     if (tx != TX_OK)
-        return tx; /* the read-only transaction is ended by the next zone, or the batch */
-    if (!found || count < 0 || (size_t)count != mb->rs.n) {
+        return tx;
+    out_str(&out[0], zone, sizeof(zone));
+    out_i64(&out[1], &v);
+    out_i64(&out[2], &d);
+    for (i = 0; i < 3; i++)
+        b[i] = out[i].b;
+    if (mysql_stmt_bind_result(s, b) != 0)
+        return fetch_failed(mb, s, "locking the state rows");
+    while ((rc = mysql_stmt_fetch(s)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+        struct gzone *z = find_zone(g, mb->idx, k, zone, out[0].len, false);
+
+        if (z == NULL || z->had_state) {
+            odd = odd || k > 1;
+            continue;
+        }
+        z->had_state = true;
+        z->sv = v;
+        z->sdel = d;
+    }
+    if (rc != MYSQL_NO_DATA)
+        return fetch_failed(mb, s, "locking the state rows");
+    mysql_stmt_free_result(s);
+    if (odd) {
+        snprintf(mb->db_error, sizeof(mb->db_error),
+                 "locking the state rows: a row matched no zone of the group");
+        return TX_SPLIT;
+    }
+    for (i = 0; i < k; i++) {
+        if (!g[i].had_state)
+            mb->idx[m++] = i;
+    }
+    if (m == 0)
+        return TX_OK;
+    tx = run_fam(mb, F_STATE_ADD, g, mb->idx, m, "locking the state rows");
+    if (tx == TX_FAIL && mb->db_errno == ER_DUP_ENTRY)
+        tx = TX_RETRY;
+    return tx;
+}
+
+/* lock_zones - read and lock the zone rows of the @m zones g[idx[0..m)] (one statement):
+ * zexists, zid and the owner marker of each. */
+static enum tx lock_zones(struct mysqlbackend *mb, struct gzone *g, const size_t *idx, size_t m)
+{
+    MYSQL_STMT *s = mb->st[S_ZONE_LOCK];
+    struct out_col out[3];
+    MYSQL_BIND b[3];
+    char name[FETCH_ZONE], owner[OWNER_MAX];
+    long long id = 0;
+    size_t i;
+    bool odd = false;
+    enum tx tx;
+    int rc;
+
+    for (i = 0; i < m; i++)
+        mb->in_names[i] = g[idx[i]].zname;
+    tx = run_in(mb, S_ZONE_LOCK, m, true, "reading the zone rows");
+    if (tx != TX_OK)
+        return tx;
+    out_i64(&out[0], &id);
+    out_str(&out[1], name, sizeof(name));
+    out_str(&out[2], owner, sizeof(owner));
+    for (i = 0; i < 3; i++)
+        b[i] = out[i].b;
+    if (mysql_stmt_bind_result(s, b) != 0)
+        return fetch_failed(mb, s, "reading the zone rows");
+    while ((rc = mysql_stmt_fetch(s)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+        struct gzone *z = find_zone(g, idx, m, name, out[1].is_null ? 0 : out[1].len, true);
+
+        if (z == NULL || z->zexists) {
+            odd = odd || m > 1;
+            continue;
+        }
+        z->zexists = true;
+        z->zid = (int32_t)id;
+        z->owner_null = out[2].is_null;
+        z->owner_n = out[2].is_null ? 0 : out[2].len;
+        snprintf(z->owner, sizeof(z->owner), "%.*s",
+                 (int)(z->owner_n < sizeof(owner) ? z->owner_n : sizeof(owner) - 1), owner);
+    }
+    if (rc != MYSQL_NO_DATA)
+        return fetch_failed(mb, s, "reading the zone rows");
+    mysql_stmt_free_result(s);
+    if (odd) {
+        snprintf(mb->db_error, sizeof(mb->db_error),
+                 "reading the zone rows: a row matched no zone of the group");
+        return TX_SPLIT;
+    }
+    return TX_OK;
+}
+
+/* owned - may dadns write zone @z? (its zone row absent, or marked ours: CoreDNS managed_by;
+ * PowerDNS: a live state row) */
+static bool owned(const struct mysqlbackend *mb, const struct gzone *z)
+{
+    const char *ours = mb->bc->managed_by;
+
+    if (!z->zexists)
+        return true;
+    if (mb->fmt == ROWS_COREDNS)
+        return !z->owner_null && z->owner_n == strlen(ours) &&
+               strncmp(z->owner, ours, z->owner_n) == 0;
+    return z->sv > 0 && !z->sdel;
+}
+
+/* delete_zone - the statements of a DELETE of @z (its zone row locked, if any). */
+static enum tx delete_zone(struct mysqlbackend *mb, struct gzone *z)
+{
+    MYSQL_BIND p[2];
+    unsigned long zlen = 0;
+    uint64_t version = z->c->version;
+    enum tx tx = TX_OK;
+
+    bind_i32(&p[0], &z->zid);
+    if (z->zexists) {
+        tx = run(mb, mb->st[S_REC_DEL], p, "deleting records");
+        if (tx == TX_OK && mb->st[S_META_DEL] != NULL)
+            tx = run(mb, mb->st[S_META_DEL], p, "deleting domainmetadata");
+        if (tx == TX_OK && mb->st[S_COMMENT_DEL] != NULL)
+            tx = run(mb, mb->st[S_COMMENT_DEL], p, "deleting comments");
+        if (tx == TX_OK && mb->st[S_KEY_DEL] != NULL)
+            tx = run(mb, mb->st[S_KEY_DEL], p, "deleting cryptokeys");
+        if (tx == TX_OK)
+            tx = run(mb, mb->st[S_ZONE_DEL], p, "deleting the zone row");
+        if (tx != TX_OK)
+            return tx;
+    }
+    bind_u64(&p[0], &version);
+    bind_str(&p[1], z->c->zone, &zlen);
+    tx = run(mb, mb->st[S_STATE_DEL], p, "updating the state row");
+    if (tx == TX_OK)
+        z->action = A_DELETED;
+    return tx;
+}
+
+/* write_saves - the SAVEs (and repairing VERIFYs) of the group, those with no action yet:
+ * drop the records of the existing zones, add the missing zone rows, insert every zone's
+ * rows, update the state rows. *@wrote is set when there was one. */
+static enum tx write_saves(struct mysqlbackend *mb, struct gzone *g, size_t k, bool *wrote)
+{
+    size_t *idx = mb->idx, i, m = 0, ne = 0, nn;
+    enum tx tx;
+
+    for (i = 0; i < k; i++) {
+        if (g[i].action != A_NONE || g[i].c->op == CHANGE_DELETE)
+            continue;
+        if (g[i].zexists)
+            mb->in_ids[ne++] = g[i].zid;
+    }
+    if (ne > 0) {
+        tx = run_in(mb, S_REC_DEL_IN, ne, false, "deleting records");
+        if (tx != TX_OK)
+            return tx;
+    }
+    /* the new zones first in idx, then the others */
+    for (i = 0; i < k; i++) {
+        if (g[i].action == A_NONE && g[i].c->op != CHANGE_DELETE && !g[i].zexists)
+            idx[m++] = i;
+    }
+    nn = m;
+    if (nn > 0) {
+        tx = run_fam(mb, F_ZONE_ADD, g, idx, nn, "inserting the zone rows");
+        if (tx != TX_OK)
+            return tx;
+        if (nn == 1) {
+            g[idx[0]].zid = (int32_t)mysql_stmt_insert_id(mb->fam[F_ZONE_ADD][N_CHUNKS - 1]);
+            g[idx[0]].zexists = true;
+        } else {
+            tx = lock_zones(mb, g, idx, nn);
+            if (tx != TX_OK)
+                return tx;
+        }
+        for (i = 0; i < nn; i++) {
+            if (!g[idx[i]].zexists) {
+                snprintf(mb->db_error, sizeof(mb->db_error),
+                         "inserting the zone rows: the row of %s cannot be read back",
+                         g[idx[i]].zname);
+                return TX_FAIL;
+            }
+            g[idx[i]].created = true;
+        }
+    }
+    for (i = 0; i < k; i++) {
+        if (g[i].action == A_NONE && g[i].c->op != CHANGE_DELETE && !g[i].created)
+            idx[m++] = i;
+    }
+    if (m == 0)
+        return TX_OK;
+    tx = insert_rows(mb, g, idx, m);
+    if (tx == TX_OK)
+        tx = run_fam(mb, F_STATE_SET, g, idx, m, "updating the state rows");
+    if (tx != TX_OK)
+        return tx;
+    for (i = 0; i < m; i++)
+        g[idx[i]].action = A_WRITTEN;
+    *wrote = true;
+    return TX_OK;
+}
+
+/* group_txn - one attempt at the transaction of the @k zones of @g (sorted by zone name,
+ * rows built for SAVE/VERIFY). On TX_OK it is committed, or rolled back when it wrote nothing,
+ * and each zone's action says what happened; on any other result it may still be open (the
+ * caller rolls back). TX_SPLIT (only when @k > 1): a zone is not managed by dadns, or a row
+ * read back matched no zone; its zones are to be redone one by one. */
+static enum tx group_txn(struct mysqlbackend *mb, struct gzone *g, size_t k)
+{
+    size_t *work = mb->idx + mb->gsize, i, m = 0; /* the zones with something to do */
+    bool wrote = false, odd = false;
+    enum tx tx;
+
+    for (i = 0; i < k; i++) {
+        struct gzone *z = &g[i];
+
+        snprintf(z->zname, sizeof(z->zname), "%s%s", z->c->zone,
+                 mb->fmt == ROWS_COREDNS ? "." : "");
+        z->had_state = z->zexists = z->owner_null = z->created = z->repaired = false;
+        z->sv = 0;
+        z->sdel = 1;
+        z->zid = 0;
+        z->owner_n = 0;
+        z->owner[0] = '\0';
+        z->count = 0;
+        z->action = A_NONE;
+    }
+
+    /* 1. the per-zone locks (state rows, placeholders where missing), in zone order */
+    tx = lock_states(mb, g, k);
+    if (tx != TX_OK)
+        return tx;
+
+    /* 2. nothing to do for a version the database already has */
+    for (i = 0; i < k; i++) {
+        struct gzone *z = &g[i];
+        const struct change *c = z->c;
+        uint64_t sv = (uint64_t)z->sv;
+
+        if ((c->op == CHANGE_SAVE && sv >= c->version) ||
+            (c->op == CHANGE_DELETE && (sv > c->version || (sv == c->version && z->sdel))) ||
+            (c->op == CHANGE_VERIFY && sv > c->version))
+            z->action = A_SKIPPED;
+        else
+            work[m++] = i;
+    }
+
+    /* 3. the zone rows, and whose they are */
+    if (m > 0) {
+        tx = lock_zones(mb, g, work, m);
+        if (tx != TX_OK)
+            return tx;
+    }
+    for (i = 0; i < m; i++) {
+        struct gzone *z = &g[work[i]];
+
+        if (owned(mb, z))
+            continue;
+        if (k == 1 || (z->c->op == CHANGE_DELETE && z->had_state)) {
+            /* alone: rolled back below; in a group: nothing of it written */
+            z->action = z->c->op == CHANGE_DELETE ? A_NOT_OURS : A_REFUSED;
+            continue;
+        }
+        snprintf(mb->db_error, sizeof(mb->db_error), "zone %s is not managed by dadns", z->c->zone);
+        return TX_SPLIT;
+    }
+
+    /* VERIFY of the version the database has: compare */
+    for (i = 0; i < m; i++) {
+        struct gzone *z = &g[work[i]];
+
+        if (z->action != A_NONE || z->c->op != CHANGE_VERIFY)
+            continue;
+        if ((uint64_t)z->sv == z->c->version && !z->sdel && z->zexists) {
+            tx = read_rows(mb, z->zid, &odd);
+            if (tx != TX_OK)
+                return tx;
+            if (!odd && rows_match(mb, z->rs)) {
+                z->action = A_VERIFIED;
+                continue;
+            }
+        }
+        z->repaired = true;
+    }
+
+    /* 4. the changes */
+    for (i = 0; i < m; i++) {
+        struct gzone *z = &g[work[i]];
+
+        if (z->action != A_NONE || z->c->op != CHANGE_DELETE)
+            continue;
+        tx = delete_zone(mb, z);
+        if (tx != TX_OK)
+            return tx;
+        wrote = true;
+    }
+    tx = write_saves(mb, g, k, &wrote);
+    if (tx != TX_OK)
+        return tx;
+
+    /* 5. commit */
+    if (!wrote) {
+        if (mysql_rollback(mb->db) != 0)
+            return db_failed(mb, "rolling back");
+        return TX_OK;
+    }
+    if (mysql_commit(mb->db) != 0)
+        return db_failed(mb, "committing");
+    return TX_OK;
+}
+
+/* count_check - after a commit: does every zone written have as many records as its rowset? */
+static enum tx count_check(struct mysqlbackend *mb, struct gzone *g, size_t k)
+{
+    MYSQL_STMT *s = mb->st[S_REC_COUNT_IN];
+    struct out_col out[2];
+    MYSQL_BIND b[2];
+    long long id = 0, count = 0;
+    size_t i, m = 0;
+    char what[160];
+    enum tx tx;
+    int rc;
+
+    for (i = 0; i < k; i++) {
+        if (g[i].action == A_WRITTEN)
+            mb->in_ids[m++] = g[i].zid;
+    }
+    if (m == 0)
+        return TX_OK;
+    tx = run_in(mb, S_REC_COUNT_IN, m, false, "counting records");
+    if (tx != TX_OK)
+        return tx; /* the read-only transaction is ended by the next group, or the batch */
+    out_i64(&out[0], &id);
+    out_i64(&out[1], &count);
+    b[0] = out[0].b;
+    b[1] = out[1].b;
+    if (mysql_stmt_bind_result(s, b) != 0)
+        return fetch_failed(mb, s, "counting records");
+    while ((rc = mysql_stmt_fetch(s)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+        for (i = 0; i < k; i++) {
+            if (g[i].action == A_WRITTEN && g[i].zid == (int32_t)id)
+                g[i].count = count;
+        }
+    }
+    if (rc != MYSQL_NO_DATA)
+        return fetch_failed(mb, s, "counting records");
+    mysql_stmt_free_result(s);
+    for (i = 0; i < k; i++) {
+        const struct gzone *z = &g[i];
+
+        if (z->action != A_WRITTEN || (z->count >= 0 && (size_t)z->count == z->rs->n))
+            continue;
         mb->stats.count_mismatch++;
         snprintf(what, sizeof(what),
                  "record count after commit is %lld, expected %zu (another writer, or a trigger, "
                  "changed the zone)",
-                 count, mb->rs.n);
-        say_warn(mb, zone, what);
+                 z->count, z->rs->n);
+        say_warn(mb, z->c->zone, what);
     }
     return TX_OK;
 }
 
-/* run_hook - an operator command; a failure is a warning. */
-static void run_hook(struct mysqlbackend *mb, const char *tmpl, const char *zone)
+/* ------------------------------------------------------------------------------------------ */
+/* Groups                                                                                     */
+
+/* on_hook_failed - a post_commit / post_create command failed: a warning. */
+static void on_hook_failed(void *arg, const char *zone, const struct err *e)
 {
-    struct err e;
+    struct mysqlbackend *mb = arg;
     char what[600];
 
-    err_clear(&e);
-    if (hook_run(tmpl, zone, MYSQLBACKEND_HOOK_TIMEOUT_MS, &e) == 0)
-        return;
     mb->stats.hook_failures++;
     snprintf(what, sizeof(what), "%s failed: %s", zone != NULL ? "post_commit" : "post_create",
-             e.text);
+             e->text);
     say_warn(mb, zone, what);
 }
 
@@ -962,25 +1379,82 @@ static void fail_change(struct change *c, int code, const char *prefix, const ch
     snprintf(c->reason, sizeof(c->reason), "%.60s%.190s", prefix, text);
 }
 
-/* apply_one - the transaction of @c with its retries; *@lost set when the connection died. */
-static void apply_one(struct mysqlbackend *mb, struct change *c, bool *created, bool *lost)
+/* refuse - the result of a SAVE/VERIFY of zone @z, which dadns does not manage. */
+static void refuse(struct mysqlbackend *mb, const struct gzone *z)
 {
-    struct outcome o;
-    struct err e;
-    enum tx tx = TX_OK;
-    int attempt, rc;
+    const struct backend_conf *bc = mb->bc;
+    struct change *c = z->c;
+    char owner[64];
 
-    if (c->op == CHANGE_SAVE || c->op == CHANGE_VERIFY) {
-        err_clear(&e);
-        rc = rows_build(mb->rb, mb->fmt, c->zone, c->text != NULL ? c->text : "", c->text_len,
-                        &mb->rs, &e);
-        if (rc != 0) {
-            fail_change(c, rc, "", e.text);
-            return;
-        }
+    mb->stats.refused++;
+    c->result = DADNS_EDENIED;
+    if (mb->fmt == ROWS_COREDNS) {
+        if (z->owner_null)
+            snprintf(owner, sizeof(owner), "NULL");
+        else
+            snprintf(owner, sizeof(owner), "\"%.60s\"", z->owner);
+        snprintf(c->reason, sizeof(c->reason),
+                 "zone exists and is not managed by dadns (%.64s.managed_by %.62s, managed_by "
+                 "%.40s)",
+                 bc->zones_table, owner, bc->managed_by);
+    } else {
+        snprintf(c->reason, sizeof(c->reason),
+                 "zone exists and is not managed by dadns (it is in the PowerDNS table %.64s "
+                 "but %s in %.64s)",
+                 bc->zones_table, z->had_state ? "marked deleted" : "has no row", bc->state_table);
     }
+}
+
+/* finish_group - the results of the committed (or rolled back) group @g of @k zones, the
+ * record counts, the zones for post_commit. */
+static void finish_group(struct mysqlbackend *mb, struct gzone *g, size_t k, bool *created,
+                         bool *lost)
+{
+    bool wrote = false;
+    size_t i;
+
+    for (i = 0; i < k; i++) {
+        struct gzone *z = &g[i];
+
+        z->c->repaired = z->repaired ? 1 : 0;
+        switch (z->action) {
+        case A_REFUSED:
+            refuse(mb, z);
+            continue;
+        case A_SKIPPED:
+        case A_NOT_OURS:
+            mb->stats.skipped++;
+            continue;
+        case A_NONE:
+        case A_VERIFIED:
+            continue;
+        case A_WRITTEN:
+        case A_DELETED:
+            break;
+        }
+        wrote = true;
+        mb->stats.committed++;
+        if (z->created)
+            *created = true;
+        if (mb->n_hook_zones < mb->cap_hook_zones)
+            mb->hook_zones[mb->n_hook_zones++] = z->c->zone;
+    }
+    if (!wrote)
+        return;
+    mb->stats.transactions++;
+    if (count_check(mb, g, k) == TX_LOST)
+        *lost = true; /* the changes themselves are committed */
+}
+
+/* try_group - group_txn with its retries; *@attempts gets how many were made. A group of more
+ * than one zone is not retried after a lock wait timeout: its zones wait one by one. */
+static enum tx try_group(struct mysqlbackend *mb, struct gzone *g, size_t k, int *attempts)
+{
+    enum tx tx;
+    int attempt;
+
     for (attempt = 0;; attempt++) {
-        tx = zone_txn(mb, c, &o);
+        tx = group_txn(mb, g, k);
         if (tx == TX_OK)
             break;
         if (tx != TX_LOST && mysql_rollback(mb->db) != 0 &&
@@ -988,52 +1462,101 @@ static void apply_one(struct mysqlbackend *mb, struct change *c, bool *created, 
             tx = TX_LOST;
         if (tx != TX_RETRY || attempt >= mb->bc->txn_retries)
             break;
+        if (k > 1 && mb->db_errno == ER_LOCK_WAIT_TIMEOUT)
+            break;
         mb->stats.retries++;
         usleep((useconds_t)(RETRY_MS * 1000 * (attempt + 1)));
     }
+    *attempts = attempt + 1;
+    return tx;
+}
+
+/* run_group - the @k zones of @g in one transaction with its retries; when a group of more
+ * than one zone cannot be committed (a zone not managed by dadns, a statement the server
+ * refused, retries used up), each of its zones alone. *@lost set when the connection died. */
+static void run_group(struct mysqlbackend *mb, struct gzone *g, size_t k, bool *created, bool *lost)
+{
+    int attempts = 0;
+    size_t i;
+    enum tx tx = try_group(mb, g, k, &attempts);
+
     switch (tx) {
     case TX_OK:
-        break;
-    case TX_RETRY:
-        c->result = DADNS_EBACKEND;
-        snprintf(c->reason, sizeof(c->reason), "gave up after %d attempts: %.200s", attempt + 1,
-                 mb->db_error);
+        finish_group(mb, g, k, created, lost);
         return;
     case TX_LOST:
         *lost = true;
-        fail_change(c, DADNS_EBACKEND, "database connection lost: ", mb->db_error);
+        for (i = 0; i < k; i++)
+            fail_change(g[i].c, DADNS_EBACKEND, "database connection lost: ", mb->db_error);
         return;
+    case TX_RETRY:
     case TX_FAIL:
-        fail_change(c, DADNS_EBACKEND, "", mb->db_error);
-        return;
-    }
-    c->repaired = o.repaired ? 1 : 0;
-    switch (o.action) {
-    case A_REFUSED:
-        mb->stats.refused++;
-        c->result = DADNS_EDENIED;
-        snprintf(c->reason, sizeof(c->reason),
-                 "zone exists and is not managed by dadns (%s %s, managed_by %s)",
-                 mb->fmt == ROWS_COREDNS ? "zones.managed_by" : "domains.account", o.owner,
-                 mb->bc->managed_by);
-        return;
-    case A_SKIPPED:
-    case A_NOT_OURS:
-        mb->stats.skipped++;
-        return;
-    case A_VERIFIED:
-        return;
-    case A_WRITTEN:
-    case A_DELETED:
+    case TX_SPLIT:
         break;
     }
-    mb->stats.committed++;
-    if (o.created)
-        *created = true;
-    if (o.action == A_WRITTEN && count_check(mb, c->zone, o.zid) == TX_LOST)
-        *lost = true; /* the change itself is committed */
-    if (mb->bc->post_commit[0] != '\0')
-        run_hook(mb, mb->bc->post_commit, c->zone);
+    if (k > 1) {
+        mb->stats.splits++;
+        for (i = 0; i < k; i++) {
+            if (*lost)
+                fail_change(g[i].c, DADNS_EBACKEND, "",
+                            "not attempted: the database connection was lost earlier in the "
+                            "batch");
+            else
+                run_group(mb, &g[i], 1, created, lost);
+        }
+        return;
+    }
+    if (tx == TX_RETRY) {
+        g->c->result = DADNS_EBACKEND;
+        snprintf(g->c->reason, sizeof(g->c->reason), "gave up after %d attempts: %.200s", attempts,
+                 mb->db_error);
+    } else {
+        fail_change(g->c, DADNS_EBACKEND, "", mb->db_error);
+    }
+}
+
+static int cmp_gzone(const void *pa, const void *pb)
+{
+    const struct gzone *a = pa, *b = pb;
+
+    return strcmp(a->c->zone, b->c->zone);
+}
+
+/* next_group - the next group from @changes[*@i..@n): up to gsize changes still without a
+ * result, their rows built (a zone whose text cannot be converted fails alone, here), fewer
+ * once GROUP_ROWS rows are in, sorted by zone name; *@i moves past them. Returns its size. */
+static size_t next_group(struct mysqlbackend *mb, struct change *changes, size_t n, size_t *i)
+{
+    size_t k = 0, rows = 0;
+    struct err e;
+    int rc;
+
+    while (*i < n && k < mb->gsize && rows < GROUP_ROWS) {
+        struct change *c = &changes[(*i)++];
+        struct gzone *z = &mb->g[k];
+
+        if (c->result != 0)
+            continue;
+        memset(z, 0, sizeof(*z));
+        z->c = c;
+        if (c->op == CHANGE_SAVE || c->op == CHANGE_VERIFY) {
+            err_clear(&e);
+            rc = rows_build(mb->rb, mb->fmt, c->zone, c->text != NULL ? c->text : "", c->text_len,
+                            &mb->rss[k], &e);
+            if (rc != 0) {
+                fail_change(c, rc, "", e.text);
+                continue;
+            }
+            z->rs = &mb->rss[k];
+            rows += z->rs->n;
+        } else {
+            rows++;
+        }
+        k++;
+    }
+    if (k > 1)
+        qsort(mb->g, k, sizeof(*mb->g), cmp_gzone);
+    return k;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1043,6 +1566,7 @@ int mysqlbackend_open(const struct backend_conf *bc, bool init_schema, char *cre
                       struct mysqlbackend **out, struct err *e)
 {
     struct mysqlbackend *mb;
+    size_t gs;
     int rc;
 
     *out = NULL;
@@ -1059,15 +1583,28 @@ int mysqlbackend_open(const struct backend_conf *bc, bool init_schema, char *cre
     mb->bc = bc;
     mb->fmt = bc->type == BACKEND_COREDNS_MYSQL ? ROWS_COREDNS : ROWS_POWERDNS;
     mb->ncols = mb->fmt == ROWS_COREDNS ? 5 : MAX_COLS;
+    mb->gsize = gs = bc->group_size > 0 ? (size_t)bc->group_size : 1;
     buf_init(&mb->arena, ARENA_MAX);
+    mb->rss = calloc(gs, sizeof(*mb->rss));
+    mb->g = calloc(gs, sizeof(*mb->g));
+    mb->idx = calloc(2 * gs, sizeof(*mb->idx));
+    mb->in_names = calloc(gs, sizeof(*mb->in_names));
+    mb->in_ids = calloc(gs, sizeof(*mb->in_ids));
+    mb->in_bind = calloc(gs, sizeof(*mb->in_bind));
+    mb->in_lens = calloc(gs, sizeof(*mb->in_lens));
     mb->bind = calloc((size_t)MAX_CHUNK * MAX_COLS, sizeof(*mb->bind));
     mb->lens = calloc((size_t)MAX_CHUNK * MAX_COLS, sizeof(*mb->lens));
+    mb->zids = calloc(MAX_CHUNK, sizeof(*mb->zids));
     mb->ttls = calloc(MAX_CHUNK, sizeof(*mb->ttls));
     mb->prios = calloc(MAX_CHUNK, sizeof(*mb->prios));
     mb->auths = calloc(MAX_CHUNK, sizeof(*mb->auths));
+    mb->versions = calloc(MAX_CHUNK, sizeof(*mb->versions));
+    mb->serials = calloc(MAX_CHUNK, sizeof(*mb->serials));
     mb->fetch = malloc(FETCH_NAME + FETCH_TYPE + FETCH_DATA);
-    if (mb->bind == NULL || mb->lens == NULL || mb->ttls == NULL || mb->prios == NULL ||
-        mb->auths == NULL || mb->fetch == NULL) {
+    if (mb->rss == NULL || mb->g == NULL || mb->idx == NULL || mb->in_names == NULL ||
+        mb->in_ids == NULL || mb->in_bind == NULL || mb->in_lens == NULL || mb->bind == NULL ||
+        mb->lens == NULL || mb->zids == NULL || mb->ttls == NULL || mb->prios == NULL ||
+        mb->auths == NULL || mb->versions == NULL || mb->serials == NULL || mb->fetch == NULL) {
         rc = err_set(e, DADNS_ENOMEM, "out of memory");
         goto out;
     }
@@ -1102,11 +1639,20 @@ int mysqlbackend_apply(void *ctx, struct change *changes, size_t n)
     struct mysqlbackend *mb = ctx;
     bool created = false, lost = false;
     struct err e;
-    size_t i;
+    size_t i, k;
     int rc;
 
     if (n == 0)
         return 0;
+    if (mb->bc->post_commit[0] != '\0' && mb->cap_hook_zones < n) {
+        const char **nz = realloc(mb->hook_zones, n * sizeof(*nz));
+
+        if (nz == NULL)
+            return DADNS_ENOMEM;
+        mb->hook_zones = nz;
+        mb->cap_hook_zones = n;
+    }
+    mb->n_hook_zones = 0;
     if (mb->db != NULL && mysql_ping(mb->db) != 0)
         disconnect(mb); /* idle too long, or the server restarted */
     if (mb->db == NULL) {
@@ -1121,25 +1667,36 @@ int mysqlbackend_apply(void *ctx, struct change *changes, size_t n)
             return DADNS_EBACKEND;
         }
     }
-    for (i = 0; i < n; i++) {
-        struct change *c = &changes[i];
-
-        if (c->result != 0)
-            continue;
-        if (lost) {
-            fail_change(c, DADNS_EBACKEND, "",
-                        "not attempted: the database connection was lost earlier in the batch");
-            continue;
+    i = 0;
+    while (i < n && !lost) {
+        k = next_group(mb, changes, n, &i);
+        if (k > 0)
+            run_group(mb, mb->g, k, &created, &lost);
+    }
+    if (lost) {
+        disconnect(mb);
+        for (; i < n; i++) {
+            if (changes[i].result == 0)
+                fail_change(&changes[i], DADNS_EBACKEND, "",
+                            "not attempted: the database connection was lost earlier in the "
+                            "batch");
         }
-        apply_one(mb, c, &created, &lost);
-        if (lost)
-            disconnect(mb);
     }
     /* end the read-only transaction of the last count (no lock may outlive the batch) */
     if (mb->db != NULL && mysql_rollback(mb->db) != 0)
         disconnect(mb);
-    if (created && mb->bc->post_create[0] != '\0')
-        run_hook(mb, mb->bc->post_create, NULL);
+    if (mb->n_hook_zones > 0)
+        hook_run_many(mb->bc->post_commit, mb->hook_zones, mb->n_hook_zones,
+                      MYSQLBACKEND_HOOK_PARALLEL, MYSQLBACKEND_HOOK_TIMEOUT_MS, on_hook_failed, mb);
+    if (created && mb->bc->post_create[0] != '\0') {
+        err_clear(&e);
+        if (hook_run(mb->bc->post_create, NULL, MYSQLBACKEND_HOOK_TIMEOUT_MS, &e) != 0)
+            on_hook_failed(mb, NULL, &e);
+    }
+    for (i = 0; i < mb->gsize; i++) {
+        if (mb->rss[i].cap > ROWSET_KEEP)
+            rowset_free(&mb->rss[i]);
+    }
     return 0;
 }
 
@@ -1150,19 +1707,33 @@ const struct mysqlbackend_stats *mysqlbackend_stats(const struct mysqlbackend *m
 
 void mysqlbackend_free(struct mysqlbackend *mb)
 {
+    size_t i;
+
     if (mb == NULL)
         return;
     disconnect(mb);
     rows_builder_free(mb->rb);
-    rowset_free(&mb->rs);
+    for (i = 0; mb->rss != NULL && i < mb->gsize; i++)
+        rowset_free(&mb->rss[i]);
+    free(mb->rss);
+    free(mb->g);
+    free(mb->idx);
+    free(mb->in_names);
+    free(mb->in_ids);
+    free(mb->in_bind);
+    free(mb->in_lens);
     buf_free(&mb->arena);
     free(mb->bind);
     free(mb->lens);
+    free(mb->zids);
     free(mb->ttls);
     free(mb->prios);
     free(mb->auths);
+    free(mb->versions);
+    free(mb->serials);
     free(mb->fetch);
     free(mb->dbrows);
     free(mb->views);
+    free(mb->hook_zones);
     free(mb);
 }

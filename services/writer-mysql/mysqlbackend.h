@@ -1,5 +1,6 @@
 /* mysqlbackend.h -- the MySQL/MariaDB backend of dadns-writer-mysql: applies a batch of changes
- * to a CoreDNS mysql_extend or PowerDNS gmysql database, one transaction per zone.
+ * to a CoreDNS mysql_extend or PowerDNS gmysql database, one transaction per group of zones
+ * (group_size; a zone that cannot share one gets its own).
  *
  * Owns the connection (TLS, timeouts, reconnect), the prepared statements and the transaction
  * algorithm; the rows come from rows.c (pure), the tables from schema.c, the operator commands
@@ -16,15 +17,21 @@
 #include "err.h"
 
 #define MYSQLBACKEND_HOOK_TIMEOUT_MS 10000 /* limit for one post_commit / post_create command */
+/* post_commit commands run at once: 16 pdns_control at once (2 replicas x 8) overflowed the
+ * control socket of pdns_server ("Resource temporarily unavailable") */
+#define MYSQLBACKEND_HOOK_PARALLEL 4
 
 struct mysqlbackend;
 
 /* Counters since open. */
 struct mysqlbackend_stats {
-    unsigned long long committed;      /* zone transactions committed (saves, deletes, repairs) */
+    unsigned long long committed;      /* zone changes committed (saves, deletes, repairs) */
+    unsigned long long transactions;   /* transactions that committed them (groups) */
+    unsigned long long splits;         /* groups redone one zone per transaction */
     unsigned long long skipped;        /* changes the database already had (same or newer) */
     unsigned long long refused;        /* changes for zones dadns does not manage */
-    unsigned long long retries;        /* transactions retried after 1213 / 1205 */
+    unsigned long long retries;        /* transactions retried after 1213 / 1205 / a duplicate
+                                          placeholder */
     unsigned long long count_mismatch; /* post-commit record counts that disagreed */
     unsigned long long hook_failures;  /* post_commit / post_create commands that failed */
     unsigned long long reconnects;     /* connections made after the first */
@@ -57,33 +64,43 @@ void mysqlbackend_set_warn(struct mysqlbackend *mb, mysqlbackend_warn_fn fn, voi
 /* mysqlbackend_apply - struct change_backend.apply for @ctx = a struct mysqlbackend: apply the
  * @n changes of @changes (distinct zones) and set each one's result, repaired and reason.
  * Changes that come with a result already set (e.g. a state without text) are left alone.
- * Per zone, one transaction, retried as a whole up to txn_retries times on deadlock (1213) or
- * lock wait timeout (1205):
- *   1. lock the zone's state row (inserted as a placeholder when missing: the per-zone lock
- *      every writer takes first, so replicas in one group serialize and never deadlock on it)
- *      and read its version;
- *   2. SAVE: nothing to do when the state's version >= the change's (an older version never
- *      overwrites a newer one). DELETE: nothing when it is newer, or equal and deleted.
- *      VERIFY: nothing when newer; when equal, the zone row exists and its records equal the
- *      rows built from the text, nothing either (verified); otherwise rewrite (repaired = 1);
- *   3. lock the zone row (SELECT ... FOR UPDATE); a zone dadns does not manage (CoreDNS:
+ * The changes go in groups of up to bc->group_size zones (fewer once a group holds 8192
+ * records rows), each zone's rows built first: a zone whose text cannot be converted fails
+ * alone, with rows_build's reason, writing nothing. A group is sorted by zone name and runs in
+ * ONE transaction, retried as a whole up to txn_retries times on deadlock (1213), lock wait
+ * timeout (1205, only when the group is one zone) or a placeholder another writer inserted
+ * first:
+ *   1. lock the group's state rows (one statement, in zone order; a placeholder row is
+ *      inserted for each zone that has none: the per-zone locks every writer takes first, in
+ *      the same order, so replicas in one group serialize on shared zones without
+ *      deadlocking) and read their versions;
+ *   2. per zone, SAVE: nothing to do when the state's version >= the change's (an older
+ *      version never overwrites a newer one). DELETE: nothing when it is newer, or equal and
+ *      deleted. VERIFY: nothing when newer; when equal, the zone row exists and its records
+ *      equal the rows built from the text, nothing either (verified); otherwise rewrite
+ *      (repaired = 1);
+ *   3. lock the zone rows (SELECT ... FOR UPDATE); a zone dadns does not manage (CoreDNS:
  *      managed_by differs; PowerDNS: no live state row) fails a SAVE/VERIFY with "zone exists
- *      and is not managed by dadns" and makes a DELETE a no-op success, both writing nothing;
- *   4. SAVE/VERIFY: insert the zone row if missing (CoreDNS managed_by, PowerDNS type NATIVE
- *      and account = managed_by), delete its records, insert the rows of rows_build with
- *      cached multi-row prepared INSERTs of 128/64/.../2/1 rows, update the state row (version,
- *      serial, digest = SHA1(text), deleted=0, updated). DELETE: delete records (PowerDNS also
- *      domainmetadata, comments, cryptokeys) and the zone row, mark the state row deleted
- *      with the change's version;
- *   5. COMMIT, then count the zone's records (a mismatch with the rowset is a warning and
- *      counted) and run post_commit with {zone}; after the batch, post_create when zones
- *      were created. A failed command is a warning, never a failed change.
- * A zone whose text cannot be converted fails alone, with rows_build's reason, writing
- * nothing. When the connection is lost, the zone in progress and every later change of the
- * batch fail and the next call reconnects (a ping at the start of each call finds a dead idle
- * connection). Returns 0 when the batch was processed (failures are in the results), or
- * DADNS_EBACKEND when the database could not be reached at all (every change has that result
- * and reason then), or DADNS_ENOMEM. */
+ *      and is not managed by dadns (...)" and makes a DELETE a no-op success, both writing
+ *      nothing for that zone;
+ *   4. DELETE: delete records (PowerDNS also domainmetadata, comments, cryptokeys) and the
+ *      zone row, mark the state row deleted with the change's version. SAVE/VERIFY: delete the
+ *      records of the existing zones, insert the missing zone rows (CoreDNS managed_by,
+ *      PowerDNS type NATIVE and account = managed_by), insert the rows of every zone with
+ *      cached multi-row prepared INSERTs of 128/64/.../2/1 rows, update the state rows
+ *      (version, serial, digest = SHA1(text), deleted=0, updated);
+ *   5. COMMIT (a group that wrote nothing is rolled back), then count the records of the
+ *      zones written (a mismatch with the rowset is a warning and counted).
+ * When a group of several zones cannot commit -- a zone not managed by dadns, a statement the
+ * server refused, its retries used up or a lock wait timeout -- it is rolled back and each of
+ * its zones runs alone as above, so one bad zone never fails the others. After the batch,
+ * post_commit runs for every zone committed ({zone} replaced), MYSQLBACKEND_HOOK_PARALLEL at
+ * a time, then post_create once when zones were created. A failed command is a warning,
+ * never a failed change. When the connection is lost, the group (or zone) in progress and
+ * every later change of the batch fail and the next call reconnects (a ping at the start of
+ * each call finds a dead idle connection). Returns 0 when the batch was processed (failures
+ * are in the results), or DADNS_EBACKEND when the database could not be reached at all
+ * (every change has that result and reason then), or DADNS_ENOMEM. */
 int mysqlbackend_apply(void *ctx, struct change *changes, size_t n);
 
 /* mysqlbackend_stats - the counters of @mb, borrowed (valid until mysqlbackend_free). */

@@ -779,6 +779,7 @@ START_TEST(mysql_good)
     ck_assert_str_eq(b->tls_ca, "/etc/ssl/db-ca.pem");
     ck_assert_int_eq(b->connect_timeout_s, 3);
     ck_assert_int_eq(b->txn_retries, 0);
+    ck_assert_int_eq(b->group_size, 1);
     ck_assert_str_eq(b->post_commit, "/usr/local/bin/notify {zone}");
     ck_assert_str_eq(b->post_create, "/usr/local/bin/reload");
     ck_assert_str_eq(b->managed_by, "directadmin");
@@ -802,6 +803,7 @@ START_TEST(mysql_good)
     ck_assert_str_eq(b->tls_ca, "");
     ck_assert_int_eq(b->connect_timeout_s, 10);
     ck_assert_int_eq(b->txn_retries, 5);
+    ck_assert_int_eq(b->group_size, 32);
     ck_assert_str_eq(b->post_commit, "");
     ck_assert_str_eq(b->post_create, "");
     ck_assert_str_eq(b->managed_by, "dadns");
@@ -905,11 +907,12 @@ START_TEST(mysql_values)
     struct config *c;
 
     c = load_ok("dns:\n  backends:\n    b: {type: coredns_mysql, user: u, database: d, "
-                "port: 1, connect_timeout_s: 3600, txn_retries: 100, "
+                "port: 1, connect_timeout_s: 3600, txn_retries: 100, group_size: 256, "
                 "managed_by: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa}\n");
     ck_assert_int_eq(c->backends[0].port, 1);
     ck_assert_int_eq(c->backends[0].connect_timeout_s, 3600);
     ck_assert_int_eq(c->backends[0].txn_retries, 100);
+    ck_assert_int_eq(c->backends[0].group_size, 256);
     ck_assert_uint_eq(strlen(c->backends[0].managed_by), 40);
     config_free(c);
     expect_fail("dns:\n  backends:\n    b:\n      port: 0\n",
@@ -918,6 +921,10 @@ START_TEST(mysql_values)
                 "4: dns.backends.b.connect_timeout_s: expected an integer 1-3600, got \"0\"");
     expect_fail("dns:\n  backends:\n    b:\n      txn_retries: 101\n",
                 "4: dns.backends.b.txn_retries: expected an integer 0-100, got \"101\"");
+    expect_fail("dns:\n  backends:\n    b:\n      group_size: 0\n",
+                "4: dns.backends.b.group_size: expected an integer 1-256, got \"0\"");
+    expect_fail("dns:\n  backends:\n    b:\n      group_size: 257\n",
+                "4: dns.backends.b.group_size: expected an integer 1-256, got \"257\"");
     expect_fail("dns:\n  backends:\n    b:\n      tls: maybe\n",
                 "4: dns.backends.b.tls: expected a boolean (true/false/yes/no/on/off/1/0), got "
                 "\"maybe\"");

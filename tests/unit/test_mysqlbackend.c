@@ -1,7 +1,8 @@
 /* test_mysqlbackend.c -- Check suite for services/writer-mysql (mysqlbackend.c, schema.c,
  * hook.c) against a real mariadbd started for the test (mariadb_fixture.c): schema creation
- * and checks, the per-zone transaction (versions, deletes, ownership, verify), failure
- * isolation, outages and restarts, lock-wait retries and the operator commands. */
+ * and checks, the per-zone transaction (versions, deletes, ownership, verify), group commit
+ * (a bad zone fails alone, lock order, replicas), failure isolation, outages and restarts,
+ * lock-wait retries and the operator commands. */
 #include <check.h>
 #include <limits.h>
 #include <mysql.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -30,6 +32,7 @@ static char warned[4096];       /* warnings the backend reported */
 static unsigned n_warned;       /* how many */
 static char dbname[64];         /* database of the running test */
 static unsigned db_seq;         /* for unique database names */
+static int kill_on_warn;        /* on_warn kills the writer's connections */
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -204,6 +207,23 @@ static const char *zone_text(const char *zone, unsigned serial, const char *ip)
     return t;
 }
 
+/* kill_writers - KILL every connection of the user the backends use. */
+static void kill_writers(void)
+{
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    char q[64];
+
+    sql("SELECT id FROM information_schema.PROCESSLIST WHERE user = 'dadns'");
+    res = mysql_store_result(root);
+    ck_assert_ptr_nonnull(res);
+    while ((row = mysql_fetch_row(res)) != NULL) {
+        snprintf(q, sizeof(q), "KILL %s", row[0]);
+        mysql_query(root, q); /* it may be gone already */
+    }
+    mysql_free_result(res);
+}
+
 static void on_warn(void *arg, const char *zone, const char *what)
 {
     size_t len = strlen(warned);
@@ -211,6 +231,8 @@ static void on_warn(void *arg, const char *zone, const char *what)
     (void)arg;
     n_warned++;
     snprintf(warned + len, sizeof(warned) - len, "%s: %s\n", zone ? zone : "-", what);
+    if (kill_on_warn)
+        kill_writers();
 }
 
 /* new_db - a fresh, empty database for the test. */
@@ -307,6 +329,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(mkdtemp(tmpdir));
     warned[0] = '\0';
     n_warned = 0;
+    kill_on_warn = 0;
     new_db();
 }
 
@@ -738,7 +761,8 @@ START_TEST(unmanaged_zone_untouched_powerdns)
     ck_assert_int_eq(
         apply1(CHANGE_SAVE, "hand.example", 6, zone_text("hand.example", 1, "192.0.2.1"), &c),
         DADNS_EDENIED);
-    ck_assert_ptr_nonnull(strstr(c.reason, "zone exists and is not managed by dadns"));
+    ck_assert_str_eq(c.reason, "zone exists and is not managed by dadns (it is in the PowerDNS "
+                               "table domains but has no row in dadns_state)");
     sql_rows(&after, "SELECT * FROM `%s`.records", dbname);
     ck_assert_str_eq(after.data, before.data);
     ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.domains", dbname), 1);
@@ -852,55 +876,73 @@ START_TEST(database_down_then_back)
 }
 END_TEST
 
-START_TEST(connection_lost_mid_batch)
+/* lost_mid_batch - the connection dies right after the first group (of @gs zones) commits,
+ * in the middle of a batch of @n zones m0, m1, ...: the zones of the group in progress fail as
+ * lost, the later ones are not attempted, the next batch reconnects. */
+static void lost_mid_batch(int gs, size_t n)
 {
-    char script[PATH_MAX + 32], hook[PATH_MAX + 64], t[3][4096];
-    struct change c[3];
-    FILE *f;
+    char extra[64], t[6][4096];
+    struct change c[6];
     size_t i;
 
-    /* post_commit kills the writer's connection after the first zone's commit */
-    snprintf(script, sizeof(script), "%s/kill.sh", tmpdir);
-    f = fopen(script, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f,
-            "#!/bin/sh\n"
-            "[ \"$1\" = m0.example ] || exit 0\n"
-            "mariadb --no-defaults -S '%s' -uroot -N -e \"SELECT CONCAT('KILL ', id, ';') FROM "
-            "information_schema.PROCESSLIST WHERE user = 'dadns'\" | mariadb --no-defaults -S "
-            "'%s' -uroot\n",
-            mariadb_fixture_socket(), mariadb_fixture_socket());
-    fclose(f);
-    ck_assert_int_eq(chmod(script, 0755), 0);
-    snprintf(hook, sizeof(hook), "      post_commit: %s {zone}\n", script);
-    open_ok(load("coredns_mysql", hook), true);
-    for (i = 0; i < 3; i++) {
+    ck_assert_uint_le(n, 6);
+    ck_assert_uint_gt(n, (size_t)2 * gs);
+    snprintf(extra, sizeof(extra), "      group_size: %d\n", gs);
+    open_ok(load("coredns_mysql", extra), true);
+    /* an extra record for m0 makes its count check warn; the warning kills the connection */
+    sql("CREATE TRIGGER `%s`.extra AFTER UPDATE ON `%s`.dadns_state FOR EACH ROW INSERT INTO "
+        "`%s`.records (zone_id, hostname, type, data, ttl, online) SELECT id, 'extra', 'A', "
+        "'192.0.2.99', 60, 1 FROM `%s`.zones WHERE zone_name = CONCAT(NEW.zone, '.') AND "
+        "NEW.zone = 'm0.example'",
+        dbname, dbname, dbname, dbname);
+    kill_on_warn = 1;
+    for (i = 0; i < n; i++) {
         char z[32];
 
         snprintf(z, sizeof(z), "m%zu.example", i);
         snprintf(t[i], sizeof(t[i]), "%s", zone_text(z, 1, "192.0.2.9"));
         change_init(&c[i], CHANGE_SAVE, z, 1, t[i]);
     }
-    ck_assert_int_eq(mysqlbackend_apply(mb, c, 3), 0);
-    ck_assert_int_eq(c[0].result, 0);
-    ck_assert_int_eq(c[1].result, DADNS_EBACKEND);
-    ck_assert_msg(strstr(c[1].reason, "database connection lost") != NULL, "%s", c[1].reason);
-    ck_assert_int_eq(c[2].result, DADNS_EBACKEND);
-    ck_assert_str_eq(c[2].reason,
-                     "not attempted: the database connection was lost earlier in the batch");
-    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.zones", dbname), 1);
-    /* the next batch reconnects; m0 is already there */
-    for (i = 0; i < 3; i++)
+    ck_assert_int_eq(mysqlbackend_apply(mb, c, n), 0);
+    kill_on_warn = 0;
+    ck_assert_uint_eq(n_warned, 1);
+    for (i = 0; i < (size_t)gs; i++)
+        ck_assert_msg(c[i].result == 0, "%s: %s", c[i].zone, c[i].reason);
+    for (; i < 2 * (size_t)gs; i++) {
+        ck_assert_int_eq(c[i].result, DADNS_EBACKEND);
+        ck_assert_msg(strstr(c[i].reason, "database connection lost") != NULL, "%s", c[i].reason);
+    }
+    for (; i < n; i++) {
+        ck_assert_int_eq(c[i].result, DADNS_EBACKEND);
+        ck_assert_str_eq(c[i].reason,
+                         "not attempted: the database connection was lost earlier in the batch");
+    }
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.zones", dbname), gs);
+    /* the next batch reconnects; the first group is already there */
+    for (i = 0; i < n; i++)
         c[i].result = 0;
-    ck_assert_int_eq(mysqlbackend_apply(mb, c + 1, 2), 0);
-    ck_assert_int_eq(c[1].result, 0);
-    ck_assert_int_eq(c[2].result, 0);
-    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.zones", dbname), 3);
+    ck_assert_int_eq(mysqlbackend_apply(mb, c + gs, n - (size_t)gs), 0);
+    for (i = (size_t)gs; i < n; i++)
+        ck_assert_msg(c[i].result == 0, "%s: %s", c[i].zone, c[i].reason);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.zones", dbname), (long long)n);
+    ck_assert_uint_ge(mysqlbackend_stats(mb)->reconnects, 1);
+}
+
+START_TEST(connection_lost_mid_batch)
+{
+    lost_mid_batch(1, 3);
 }
 END_TEST
 
-/* Holds the state row of "locked.example" for a while from another connection. */
+START_TEST(connection_lost_mid_batch_groups)
+{
+    lost_mid_batch(2, 5);
+}
+END_TEST
+
+/* Holds the state row of a zone for a while from another connection. */
 struct holder {
+    const char *zone;
     int hold_ms;
     int ready;
     pthread_mutex_t mu;
@@ -917,7 +959,7 @@ static void *hold_lock(void *arg)
     ck_assert_ptr_nonnull(
         mysql_real_connect(db, NULL, "root", "", dbname, 0, mariadb_fixture_socket(), 0));
     mysql_autocommit(db, 0);
-    snprintf(q, sizeof(q), "SELECT * FROM dadns_state WHERE zone = 'locked.example' FOR UPDATE");
+    snprintf(q, sizeof(q), "SELECT * FROM dadns_state WHERE zone = '%s' FOR UPDATE", h->zone);
     ck_assert_int_eq(mysql_query(db, q), 0);
     res = mysql_store_result(db);
     mysql_free_result(res);
@@ -954,6 +996,7 @@ START_TEST(lock_wait_is_retried)
     open_ok(load("coredns_mysql", "      connect_timeout_s: 1\n      txn_retries: 2\n"), true);
     ck_assert_int_eq(apply1(CHANGE_SAVE, "locked.example", 1, t, NULL), 0);
     /* held 3 s: the first attempt times out after 2 s, the retry gets the lock */
+    h.zone = "locked.example";
     h.hold_ms = 3000;
     run_locked(&h, &th);
     ck_assert_int_eq(apply1(CHANGE_SAVE, "locked.example", 2, t, &c), 0);
@@ -967,7 +1010,7 @@ START_TEST(lock_wait_is_retried)
     run_locked(&h, &th);
     ck_assert_int_eq(apply1(CHANGE_SAVE, "locked.example", 3, t, &c), DADNS_EBACKEND);
     pthread_join(th, NULL);
-    ck_assert_msg(strstr(c.reason, "gave up after 1 attempts: locking the state row: Lock wait "
+    ck_assert_msg(strstr(c.reason, "gave up after 1 attempts: locking the state rows: Lock wait "
                                    "timeout exceeded") != NULL,
                   "%s", c.reason);
     ck_assert_int_eq(sql_int("SELECT version FROM `%s`.dadns_state", dbname), 2);
@@ -982,6 +1025,7 @@ struct replica {
     struct mysqlbackend *mb;
     uint64_t version;
     int reverse;
+    int whole; /* the whole batch in one call (groups), else one zone per call */
     struct change c[REPLICA_ZONES];
     char text[REPLICA_ZONES][4096];
 };
@@ -1011,24 +1055,31 @@ static void *replica_run(void *arg)
     struct replica *r = arg;
     size_t i;
 
+    if (r->whole) {
+        mysqlbackend_apply(r->mb, r->c, REPLICA_ZONES);
+        return NULL;
+    }
     /* one zone per call: the two interleave as much as they can */
     for (i = 0; i < REPLICA_ZONES; i++)
         mysqlbackend_apply(r->mb, &r->c[i], 1);
     return NULL;
 }
 
-START_TEST(replicas_converge)
+/* replicas - two replicas write the same zones at once (@whole: in groups of @gs) */
+static void replicas(int whole, int gs)
 {
     static struct replica a, b;
     const struct backend_conf *bc;
     struct buf want, got;
     pthread_t ta, tb;
     struct err e;
+    char extra[64];
     size_t i;
 
     buf_init(&want, 1 << 20);
     buf_init(&got, 1 << 20);
-    bc = load("powerdns_mysql", NULL);
+    snprintf(extra, sizeof(extra), "      group_size: %d\n", gs);
+    bc = load("powerdns_mysql", extra);
     open_ok(bc, true);
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
@@ -1037,6 +1088,7 @@ START_TEST(replicas_converge)
     a.version = 2;
     b.version = 3;
     b.reverse = 1;
+    a.whole = b.whole = whole;
     replica_prepare(&a);
     replica_prepare(&b);
     ck_assert_int_eq(pthread_create(&ta, NULL, replica_run, &a), 0);
@@ -1062,6 +1114,239 @@ START_TEST(replicas_converge)
     mysqlbackend_free(b.mb);
     buf_free(&want);
     buf_free(&got);
+}
+
+START_TEST(replicas_converge)
+{
+    replicas(0, 32);
+}
+END_TEST
+
+START_TEST(replicas_converge_groups)
+{
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        if (i > 0) {
+            sql("DROP DATABASE IF EXISTS `%s`", dbname);
+            new_db();
+        }
+        replicas(1, 8);
+    }
+}
+END_TEST
+
+/* ---- group commit ----------------------------------------------------------------------- */
+
+/* state_of - "version deleted" of @zone's state row, or "none". Returns a static buffer. */
+static const char *state_of(const char *zone)
+{
+    static struct buf b;
+
+    if (b.max == 0)
+        buf_init(&b, 1 << 12);
+    sql_rows(&b, "SELECT version, deleted FROM `%s`.dadns_state WHERE zone = '%s'", dbname, zone);
+    return b.len > 0 ? b.data : "none";
+}
+
+START_TEST(group_bad_zone_fails_alone)
+{
+    static const char bad[] = "$TTL 3600\n@ IN SOA ns1.x. h.x. 1 2 3 4 5\n@ IN NS ns1.x.\n"
+                              "www IN A not-an-address\n";
+    static const char *const names[] = {"a.example", "b.example", "c.example",    "hand.example",
+                                        "d.example", "e.example", "hand2.example"};
+    char t[7][4160]; /* zone_text and a record more */
+    struct change c[7];
+    const struct mysqlbackend_stats *st;
+    struct buf got, want;
+    size_t i;
+
+    buf_init(&got, 1 << 20);
+    buf_init(&want, 1 << 20);
+    open_ok(load("powerdns_mysql", NULL), true);
+    st = mysqlbackend_stats(mb);
+    /* two domains somebody else made, and a record PowerDNS' server refuses to store */
+    sql("INSERT INTO `%s`.domains (name, type) VALUES ('hand.example', 'NATIVE'), "
+        "('hand2.example', 'NATIVE')",
+        dbname);
+    sql("CREATE TRIGGER `%s`.boom BEFORE INSERT ON `%s`.records FOR EACH ROW IF NEW.name = "
+        "'boom.e.example' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'no boom here'; END IF",
+        dbname, dbname);
+    for (i = 0; i < 7; i++) {
+        snprintf(t[i], sizeof(t[i]), "%s%s", zone_text(names[i], 1, "192.0.2.1"),
+                 i == 5 ? "boom\t3600\tIN\tA\t192.0.2.66\n" : "");
+        change_init(&c[i], i == 6 ? CHANGE_DELETE : CHANGE_SAVE, names[i], 1,
+                    i == 1   ? bad
+                    : i == 6 ? NULL
+                             : t[i]);
+    }
+    ck_assert_int_eq(mysqlbackend_apply(mb, c, 7), 0);
+    ck_assert_msg(c[0].result == 0, "%s", c[0].reason);
+    ck_assert_int_eq(c[1].result, DADNS_EZONE);
+    ck_assert_msg(c[2].result == 0, "%s", c[2].reason);
+    ck_assert_int_eq(c[3].result, DADNS_EDENIED);
+    ck_assert_msg(c[4].result == 0, "%s", c[4].reason);
+    ck_assert_int_eq(c[5].result, DADNS_EBACKEND);
+    ck_assert_msg(strstr(c[5].reason, "inserting records: no boom here (1644)") != NULL, "%s",
+                  c[5].reason);
+    ck_assert_msg(c[6].result == 0, "%s", c[6].reason); /* not ours: left alone */
+    ck_assert_uint_eq(st->splits, 1);
+    ck_assert_uint_eq(st->committed, 3);
+    ck_assert_uint_eq(st->transactions, 3);
+    for (i = 0; i < 7; i++) {
+        ck_assert_str_eq(state_of(names[i]), i == 0 || i == 2 || i == 4 ? "1|0\n" : "none");
+        if (i == 0 || i == 2 || i == 4) {
+            expected_rows(&want, ROWS_POWERDNS, names[i], t[i]);
+            records_of(&got, ROWS_POWERDNS, names[i]);
+            ck_assert_str_eq(got.data, want.data);
+        }
+    }
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.records", dbname), 3 * 16);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.domains", dbname), 5);
+
+    /* a statement the server refuses, alone: the group is redone zone by zone */
+    for (i = 0; i < 3; i++) {
+        static const char *const z2[] = {"e.example", "f.example", "g.example"};
+
+        snprintf(t[i], sizeof(t[i]), "%s%s", zone_text(z2[i], 1, "192.0.2.2"),
+                 i == 0 ? "boom\t3600\tIN\tA\t192.0.2.66\n" : "");
+        change_init(&c[i], CHANGE_SAVE, z2[i], 2, t[i]);
+    }
+    ck_assert_int_eq(mysqlbackend_apply(mb, c, 3), 0);
+    ck_assert_int_eq(c[0].result, DADNS_EBACKEND);
+    ck_assert_msg(c[1].result == 0 && c[2].result == 0, "%s / %s", c[1].reason, c[2].reason);
+    ck_assert_uint_eq(st->splits, 2);
+    ck_assert_str_eq(state_of("e.example"), "none");
+    ck_assert_str_eq(state_of("f.example"), "2|0\n");
+
+    /* nothing wrong: one transaction for the whole group, saves, a delete, a verify that finds
+     * its zone intact and one that repairs it, mixed */
+    sql("UPDATE `%s`.records SET content = '203.0.113.9' WHERE name = 'www.g.example'", dbname);
+    for (i = 0; i < 6; i++) {
+        static const char *const z3[] = {"h.example", "a.example", "c.example",
+                                         "i.example", "f.example", "g.example"};
+        static const enum change_op op[] = {CHANGE_SAVE, CHANGE_SAVE,   CHANGE_DELETE,
+                                            CHANGE_SAVE, CHANGE_VERIFY, CHANGE_VERIFY};
+
+        /* f and g as batch 2 wrote them (version 2), the others a version 3 */
+        snprintf(t[i], sizeof(t[i]), "%s",
+                 zone_text(z3[i], i >= 4 ? 1 : 3, i >= 4 ? "192.0.2.2" : "192.0.2.3"));
+        change_init(&c[i], op[i], z3[i], i >= 4 ? 2 : 3, op[i] == CHANGE_DELETE ? NULL : t[i]);
+    }
+    ck_assert_int_eq(mysqlbackend_apply(mb, c, 6), 0);
+    for (i = 0; i < 6; i++)
+        ck_assert_msg(c[i].result == 0, "%s: %s", c[i].zone, c[i].reason);
+    ck_assert_int_eq(c[4].repaired, 0);
+    ck_assert_int_eq(c[5].repaired, 1);
+    ck_assert_uint_eq(st->splits, 2);
+    ck_assert_uint_eq(st->transactions, 6);
+    ck_assert_str_eq(state_of("a.example"), "3|0\n");
+    ck_assert_str_eq(state_of("c.example"), "3|1\n");
+    ck_assert_str_eq(state_of("f.example"), "2|0\n");
+    ck_assert_str_eq(state_of("g.example"), "2|0\n");
+    ck_assert_str_eq(state_of("h.example"), "3|0\n");
+    expected_rows(&want, ROWS_POWERDNS, "a.example", t[1]);
+    records_of(&got, ROWS_POWERDNS, "a.example");
+    ck_assert_str_eq(got.data, want.data);
+    expected_rows(&want, ROWS_POWERDNS, "g.example", t[5]);
+    records_of(&got, ROWS_POWERDNS, "g.example");
+    ck_assert_str_eq(got.data, want.data);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.domains WHERE name = 'c.example'", dbname),
+                     0);
+    ck_assert_uint_eq(st->count_mismatch, 0);
+    buf_free(&got);
+    buf_free(&want);
+}
+END_TEST
+
+/* Applies a batch from another thread. */
+struct applier {
+    struct mysqlbackend *mb;
+    struct change *c;
+    size_t n;
+    int rc;
+};
+
+static void *apply_run(void *arg)
+{
+    struct applier *a = arg;
+
+    a->rc = mysqlbackend_apply(a->mb, a->c, a->n);
+    return NULL;
+}
+
+/* row_locked - is @zone's state row locked by another transaction right now? (1 only for a
+ * lock wait error; no assertion: it runs while other threads use the backend) */
+static int row_locked(MYSQL *db, const char *zone)
+{
+    char q[256];
+    MYSQL_RES *res;
+    int locked;
+
+    snprintf(q, sizeof(q), "SELECT zone FROM `%s`.dadns_state WHERE zone = '%s' FOR UPDATE NOWAIT",
+             dbname, zone);
+    locked = mysql_query(db, q) != 0 && mysql_errno(db) == 1205;
+    res = mysql_store_result(db);
+    mysql_free_result(res);
+    mysql_rollback(db);
+    return locked;
+}
+
+START_TEST(group_locks_in_zone_order)
+{
+    static const char *const names[] = {"z.example", "y.example", "m.example", "b.example",
+                                        "a.example"};
+    char t[5][4096];
+    struct change c[5];
+    struct applier ap;
+    struct holder h;
+    pthread_t th, ta;
+    MYSQL *probe;
+    size_t i;
+    int waited = 100, locked_a = 0, locked_y = 1, locked_z = 1;
+
+    open_ok(load("coredns_mysql", "      connect_timeout_s: 5\n"), true);
+    for (i = 0; i < 5; i++) {
+        snprintf(t[i], sizeof(t[i]), "%s", zone_text(names[i], 1, "192.0.2.7"));
+        change_init(&c[i], CHANGE_SAVE, names[i], 1, t[i]);
+    }
+    ck_assert_int_eq(mysqlbackend_apply(mb, c, 5), 0);
+    for (i = 0; i < 5; i++)
+        change_init(&c[i], CHANGE_SAVE, names[i], 2, t[i]);
+    /* m.example held elsewhere: the group, handed over in reverse order, has locked the zones
+     * before it in name order and waits there, the ones after it not yet taken */
+    h.zone = "m.example";
+    h.hold_ms = 3000;
+    run_locked(&h, &th);
+    ap.mb = mb;
+    ap.c = c;
+    ap.n = 5;
+    ap.rc = -1;
+    ck_assert_int_eq(pthread_create(&ta, NULL, apply_run, &ap), 0);
+    /* no assertion may end the test while the threads run: the results are checked after */
+    probe = mysql_init(NULL);
+    if (mysql_real_connect(probe, NULL, "root", "", dbname, 0, mariadb_fixture_socket(), 0) !=
+        NULL) {
+        mysql_autocommit(probe, 0);
+        for (waited = 0; waited < 100 && !row_locked(probe, "b.example"); waited++)
+            usleep(20000);
+        locked_a = row_locked(probe, "a.example");
+        locked_y = row_locked(probe, "y.example");
+        locked_z = row_locked(probe, "z.example");
+    }
+    mysql_close(probe);
+    pthread_join(th, NULL);
+    pthread_join(ta, NULL);
+    ck_assert_msg(waited < 100, "the group never locked b.example");
+    ck_assert(locked_a);
+    ck_assert(!locked_y);
+    ck_assert(!locked_z);
+    ck_assert_int_eq(ap.rc, 0);
+    for (i = 0; i < 5; i++)
+        ck_assert_msg(c[i].result == 0, "%s: %s", c[i].zone, c[i].reason);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.dadns_state WHERE version = 2", dbname), 5);
+    ck_assert_uint_eq(mysqlbackend_stats(mb)->transactions, 2);
+    ck_assert_uint_eq(mysqlbackend_stats(mb)->retries, 0);
 }
 END_TEST
 
@@ -1153,8 +1438,54 @@ START_TEST(hooks_run_after_commit)
 }
 END_TEST
 
+START_TEST(hooks_run_in_parallel)
+{
+    char extra[PATH_MAX + 128], path[PATH_MAX + 64];
+    static char t[16][4096];
+    struct change c[16];
+    struct timespec t0, t1;
+    double dt;
+    size_t i;
+
+    snprintf(extra, sizeof(extra),
+             "      post_commit: sh -c sleep${IFS}0.3;touch${IFS}%s/$0 {zone}\n", tmpdir);
+    open_ok(load("powerdns_mysql", extra), true);
+    for (i = 0; i < 16; i++) {
+        char z[32];
+
+        snprintf(z, sizeof(z), "p%zu.example", i);
+        snprintf(t[i], sizeof(t[i]), "%s", zone_text(z, 1, "192.0.2.1"));
+        change_init(&c[i], CHANGE_SAVE, z, 1, t[i]);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(mysqlbackend_apply(mb, c, 16), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* 16 commands of 0.3 s, 8 at once: about 0.6 s (one after another: 4.8 s) */
+    ck_assert_msg(dt < 2.5, "took %.2f s", dt);
+    for (i = 0; i < 16; i++) {
+        ck_assert_int_eq(c[i].result, 0);
+        snprintf(path, sizeof(path), "%s/p%zu.example", tmpdir, i);
+        ck_assert_msg(access(path, F_OK) == 0, "%s", path);
+    }
+    ck_assert_uint_eq(n_warned, 0);
+}
+END_TEST
+
+static unsigned many_failed; /* hook_run_many failures seen by on_many */
+static char many_text[1024]; /* the last one */
+
+static void on_many(void *arg, const char *zone, const struct err *e)
+{
+    (void)arg;
+    many_failed++;
+    snprintf(many_text, sizeof(many_text), "%s: %s", zone != NULL ? zone : "-", e->text);
+}
+
 START_TEST(hook_split_and_timeout)
 {
+    const char *zones[3] = {"a.example", "b.example", NULL};
+
     struct err e;
 
     ck_assert_int_eq(hook_run("  true   {zone}  ", "a.example", 1000, &e), 0);
@@ -1167,6 +1498,18 @@ START_TEST(hook_split_and_timeout)
     ck_assert_str_eq(e.text, "sh: exit 1: hello");
     ck_assert_int_eq(hook_run("sleep 5", NULL, 300, &e), DADNS_EBACKEND);
     ck_assert_str_eq(e.text, "sleep: timed out after 300 ms");
+
+    /* several zones at once: each one's failure reported with its zone (NULL counts as "") */
+    many_failed = 0;
+    ck_assert_uint_eq(hook_run_many("sh -c test${IFS}x$0${IFS}=${IFS}xb.example {zone}", zones, 3,
+                                    2, 1000, on_many, NULL),
+                      2);
+    ck_assert_uint_eq(many_failed, 2);
+    ck_assert_str_eq(many_text, "-: sh: exit 1: (no output)");
+    many_failed = 0;
+    ck_assert_uint_eq(hook_run_many("   ", zones, 3, 2, 1000, on_many, NULL), 3);
+    ck_assert_uint_eq(many_failed, 3);
+    ck_assert_str_eq(many_text, "-: empty command");
 }
 END_TEST
 
@@ -1216,8 +1559,15 @@ static Suite *mysqlbackend_suite(void)
     tcase_add_test(tc, conversion_failure_fails_alone);
     tcase_add_test(tc, database_down_then_back);
     tcase_add_test(tc, connection_lost_mid_batch);
+    tcase_add_test(tc, connection_lost_mid_batch_groups);
     tcase_add_test(tc, lock_wait_is_retried);
     tcase_add_test(tc, replicas_converge);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("groups");
+    tcase_add_test(tc, group_bad_zone_fails_alone);
+    tcase_add_test(tc, group_locks_in_zone_order);
+    tcase_add_test(tc, replicas_converge_groups);
     suite_add_tcase(s, tc);
 
     tc = tcase("verify");
@@ -1226,6 +1576,7 @@ static Suite *mysqlbackend_suite(void)
 
     tc = tcase("hooks");
     tcase_add_test(tc, hooks_run_after_commit);
+    tcase_add_test(tc, hooks_run_in_parallel);
     tcase_add_test(tc, hook_split_and_timeout);
     suite_add_tcase(s, tc);
     return s;

@@ -139,6 +139,32 @@ START_TEST(exit_ends_the_wait)
 }
 END_TEST
 
+START_TEST(short_commands_are_quick)
+{
+    /* closes its output first: only its exit says it is done */
+    const char *quiet[] = {"sh", "-c", "exec >/dev/null 2>&1; sleep 0.001", NULL};
+    const char *t[] = {"true", NULL};
+    struct proc_result res;
+    struct proc_job jobs[40];
+    double t0, dt;
+    size_t i;
+
+    /* the end of a command is seen when it happens, not at the next 10 ms tick */
+    t0 = now_s();
+    for (i = 0; i < 20; i++)
+        ck_assert_int_eq(proc_run(quiet, 5000, &res), 0);
+    dt = now_s() - t0;
+    ck_assert_msg(dt < 0.15, "20 commands of 1 ms, one after another, took %.3f s", dt);
+    memset(jobs, 0, sizeof(jobs));
+    for (i = 0; i < 40; i++)
+        jobs[i].argv = i % 2 ? t : quiet;
+    t0 = now_s();
+    ck_assert_uint_eq(proc_run_many(jobs, 40, 8, 5000), 0);
+    dt = now_s() - t0;
+    ck_assert_msg(dt < 0.15, "40 short commands, 8 at once, took %.3f s", dt);
+}
+END_TEST
+
 /* ---- commands that cannot start ----------------------------------------------------------- */
 
 START_TEST(missing_binary)
@@ -248,6 +274,7 @@ static Suite *proc_suite(void)
     tcase_add_test(tc, timeout);
     tcase_add_test(tc, timeout_kills_the_group);
     tcase_add_test(tc, exit_ends_the_wait);
+    tcase_add_test(tc, short_commands_are_quick);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("start");

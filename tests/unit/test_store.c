@@ -1,5 +1,5 @@
 /* test_store.c -- the Redis contract (common/store.c, stream.c, consumer.c) against a real
- * redis-server started for the test. */
+ * redis-server started for the test, and the consumer loop's failure log lines. */
 #include <check.h>
 #include <hiredis.h>
 #include <pthread.h>
@@ -315,6 +315,65 @@ START_TEST(consumer_coalesces_skips_and_retries)
 }
 END_TEST
 
+START_TEST(consumer_sums_up_failures)
+{
+    char path[] = "/tmp/dadns-test-store-log-XXXXXX", line[1024];
+    struct store *st;
+    struct store_save_result res;
+    pthread_t th;
+    struct err e;
+    int fd, saved, each = 0, sums = 0, i;
+    char z[64];
+    FILE *f;
+
+    memset(&rec, 0, sizeof(rec));
+    pthread_mutex_init(&rec.mu, NULL);
+    rec.fail = 1;
+    stop_flag = 0;
+    ck_assert_int_eq(store_new(cfg, "test", &st), 0);
+    for (i = 1; i <= 8; i++) {
+        snprintf(z, sizeof(z), "z%d.com", i);
+        ck_assert_int_eq(store_save(st, z, ZONE1, strlen(ZONE1), 1, "da1", "u", &res, &e), 0);
+    }
+    /* the log lines of one batch of 8 failures (stderr into a file meanwhile) */
+    fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    fflush(stderr);
+    saved = dup(2);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_eq(dup2(fd, 2), 2);
+    log_init("test", "warn", "kv");
+    pthread_create(&th, NULL, run_consumer, NULL);
+    i = wait_for(8);
+    usleep(200000);
+    stop_flag = 1;
+    pthread_join(th, NULL);
+    log_init("test", "error", "kv");
+    dup2(saved, 2);
+    close(saved);
+    ck_assert_int_ge(i, 8);
+    f = fdopen(fd, "r");
+    ck_assert_ptr_nonnull(f);
+    rewind(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strstr(line, "change failed, will retry") != NULL)
+            each++;
+        if (strstr(line, "more changes failed, will retry") == NULL)
+            continue;
+        sums++;
+        ck_assert_msg(strstr(line, "failed=8 not_logged=3 most_common_reason=\"injected "
+                                   "failure\" with_that_reason=8") != NULL,
+                      "%s", line);
+    }
+    fclose(f);
+    unlink(path);
+    /* every batch (a retry may have come): 5 lines one by one, then one for all */
+    ck_assert_int_ge(sums, 1);
+    ck_assert_int_eq(each, 5 * sums);
+    store_free(st);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -329,6 +388,7 @@ static Suite *store_suite(void)
     tcase_add_checked_fixture(tl, setup, teardown);
     tcase_set_timeout(tl, 30);
     tcase_add_test(tl, consumer_coalesces_skips_and_retries);
+    tcase_add_test(tl, consumer_sums_up_failures);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tl);
     return s;
