@@ -3,7 +3,6 @@
  * expected rows, or NN_topic.error a substring of the expected error), invariants every output
  * must keep, then API behaviour the data cases cannot show (reuse, NUL, limits, size). */
 #include <check.h>
-#include <dirent.h>
 #include <libknot/libknot.h>
 #include <libzscanner/scanner.h>
 #include <stdbool.h>
@@ -12,14 +11,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "datacase.h"
 #include "rows.h"
 
-#define MAX_CASES 512
-#define MAX_FILE  (4 * 1024 * 1024)
+#define MAX_FILE (4 * 1024 * 1024)
 
-static char *g_dir;              /* $DADNS_TEST_DATA/rows */
-static char *g_cases[MAX_CASES]; /* case stems, sorted ("01_encoding_table") */
-static int g_ncases;
+static struct datacase_set g_set; /* $DADNS_TEST_DATA/rows and its case stems */
 static struct rows_builder *g_rb; /* shared by the data cases, as a writer shares one */
 static zs_scanner_t *g_zs;        /* re-parses CoreDNS rows the way the plugin does */
 
@@ -35,87 +32,6 @@ static const char SAMPLE[] = "$TTL 3600\n"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                      */
-
-/* Read @path into a malloc'ed NUL-terminated buffer; *@len gets its size. NULL if unreadable. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p = NULL;
-    size_t n;
-
-    if (f == NULL)
-        return NULL;
-    p = malloc(MAX_FILE);
-    if (p == NULL)
-        goto out;
-    n = fread(p, 1, MAX_FILE - 1, f);
-    p[n] = '\0';
-    if (len != NULL)
-        *len = n;
-out:
-    fclose(f);
-    return p;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Collect the stems of every *.zone file under g_dir. */
-static void collect_cases(void)
-{
-    const char *data = getenv("DADNS_TEST_DATA");
-    struct dirent *de;
-    size_t n;
-    DIR *d;
-
-    if (data == NULL)
-        data = "tests/data";
-    n = strlen(data) + sizeof("/rows");
-    g_dir = malloc(n);
-    if (g_dir == NULL)
-        abort();
-    snprintf(g_dir, n, "%s/rows", data);
-    d = opendir(g_dir);
-    if (d == NULL)
-        return;
-    while ((de = readdir(d)) != NULL && g_ncases < MAX_CASES) {
-        size_t l = strlen(de->d_name);
-
-        if (l > 5 && strcmp(de->d_name + l - 5, ".zone") == 0) {
-            g_cases[g_ncases] = strndup(de->d_name, l - 5);
-            if (g_cases[g_ncases] == NULL)
-                abort();
-            g_ncases++;
-        }
-    }
-    closedir(d);
-    qsort(g_cases, (size_t)g_ncases, sizeof(g_cases[0]), cmp_str);
-}
-
-/* The origin from the case's first line "; origin: NAME". */
-static int case_origin(const char *text, char *out, size_t size)
-{
-    static const char tag[] = "; origin:";
-    const char *p, *end;
-    size_t n;
-
-    if (strncmp(text, tag, sizeof(tag) - 1) != 0)
-        return -1;
-    p = text + sizeof(tag) - 1;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    end = p;
-    while (*end != '\0' && *end != '\n' && *end != '\r' && *end != ' ' && *end != '\t')
-        end++;
-    n = (size_t)(end - p);
-    if (n == 0 || n >= size)
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
-}
 
 /* The rows of @rs in the data-case format of @fmt, one per line, into @b. */
 static void render(const struct rowset *rs, enum rows_format fmt, struct buf *b)
@@ -305,8 +221,8 @@ static void run_format(const char *stem, const char *origin, const char *zone, s
     int rc;
 
     snprintf(what, sizeof(what), "%s.%s", stem, ext);
-    snprintf(path, sizeof(path), "%s/%s.%s", g_dir, stem, ext);
-    want = slurp(path, NULL);
+    snprintf(path, sizeof(path), "%s/%s.%s", g_set.dir, stem, ext);
+    want = datacase_read(path, MAX_FILE, NULL);
     err_clear(&e);
     rc = rows_build(g_rb, fmt, origin, zone, zlen, rs, &e);
     if (want != NULL) {
@@ -317,8 +233,8 @@ static void run_format(const char *stem, const char *origin, const char *zone, s
         free(want);
         return;
     }
-    snprintf(path, sizeof(path), "%s/%s.error", g_dir, stem);
-    want = slurp(path, NULL);
+    snprintf(path, sizeof(path), "%s/%s.error", g_set.dir, stem);
+    want = datacase_read(path, MAX_FILE, NULL);
     ck_assert_msg(want != NULL, "%s: neither %s.%s nor %s.error", stem, stem, ext, stem);
     nl = strchr(want, '\n');
     if (nl != NULL)
@@ -336,7 +252,7 @@ static void run_format(const char *stem, const char *origin, const char *zone, s
 
 START_TEST(test_data_case)
 {
-    const char *stem = g_cases[_i];
+    const char *stem = g_set.stems[_i];
     struct rowset rs = {0};
     char path[4096], origin[300];
     char *zone = NULL;
@@ -344,10 +260,10 @@ START_TEST(test_data_case)
     struct buf out;
 
     buf_init(&out, MAX_FILE);
-    snprintf(path, sizeof(path), "%s/%s.zone", g_dir, stem);
-    zone = slurp(path, &zlen);
+    snprintf(path, sizeof(path), "%s/%s.zone", g_set.dir, stem);
+    zone = datacase_read(path, MAX_FILE, &zlen);
     ck_assert_msg(zone != NULL, "%s: cannot read %s", stem, path);
-    ck_assert_msg(case_origin(zone, origin, sizeof(origin)) == 0,
+    ck_assert_msg(datacase_origin(zone, origin, sizeof(origin)) == 0,
                   "%s: first line must be \"; origin: NAME\"", stem);
     /* the same rowset goes through both formats: reuse is part of every case */
     run_format(stem, origin, zone, zlen, ROWS_COREDNS, &rs, &out);
@@ -360,7 +276,7 @@ END_TEST
 
 START_TEST(test_enough_cases)
 {
-    ck_assert_msg(g_ncases >= 29, "only %d data cases found in %s", g_ncases, g_dir);
+    ck_assert_msg(g_set.n >= 29, "only %d data cases found in %s", g_set.n, g_set.dir);
 }
 END_TEST
 
@@ -634,7 +550,7 @@ static Suite *rows_suite(void)
 
     tc = tcase_create("data_cases");
     tcase_add_test(tc, test_enough_cases);
-    tcase_add_loop_test(tc, test_data_case, 0, g_ncases);
+    tcase_add_loop_test(tc, test_data_case, 0, g_set.n);
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
 
@@ -662,9 +578,9 @@ static Suite *rows_suite(void)
 int main(void)
 {
     SRunner *sr;
-    int failures, i;
+    int failures;
 
-    collect_cases();
+    datacase_collect(&g_set, "rows");
     g_zs = malloc(sizeof(*g_zs));
     if (g_zs == NULL || rows_builder_new(&g_rb) != 0)
         return 1;
@@ -674,8 +590,6 @@ int main(void)
     srunner_free(sr);
     rows_builder_free(g_rb);
     free(g_zs);
-    for (i = 0; i < g_ncases; i++)
-        free(g_cases[i]);
-    free(g_dir);
+    datacase_release(&g_set);
     return failures ? 1 : 0;
 }

@@ -3,105 +3,22 @@
  * unterminated input, error fields, size). The data cases also run against named-checkzone
  * in tests/e2e/zone_vs_named.sh. */
 #include <check.h>
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "datacase.h"
 #include "zone.h"
 
-#define MAX_CASES 512
-#define MAX_ZONE  ((size_t)1024 * 1024)
+#define MAX_ZONE ((size_t)1024 * 1024)
 
-static char *g_dir;              /* $DADNS_TEST_DATA/zones */
-static char *g_cases[MAX_CASES]; /* case stems, sorted ("01_sample") */
-static int g_ncases;
+static struct datacase_set g_set; /* $DADNS_TEST_DATA/zones and its case stems */
 static struct zone_checker *g_zc; /* shared by the data cases, as ingest shares one */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                      */
-
-/* Read @path into a malloc'ed buffer; *@len gets its size. NULL when unreadable. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p = NULL;
-    size_t n;
-
-    if (f == NULL)
-        return NULL;
-    p = malloc(MAX_ZONE);
-    if (p == NULL)
-        goto out;
-    n = fread(p, 1, MAX_ZONE - 1, f);
-    p[n] = '\0';
-    *len = n;
-out:
-    fclose(f);
-    return p;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Collect the stems of every *.zone file under g_dir. */
-static void collect_cases(void)
-{
-    const char *data = getenv("DADNS_TEST_DATA");
-    struct dirent *de;
-    size_t n;
-    DIR *d;
-
-    if (data == NULL)
-        data = "tests/data";
-    n = strlen(data) + sizeof("/zones");
-    g_dir = malloc(n);
-    if (g_dir == NULL)
-        abort();
-    snprintf(g_dir, n, "%s/zones", data);
-    d = opendir(g_dir);
-    if (d == NULL)
-        return;
-    while ((de = readdir(d)) != NULL && g_ncases < MAX_CASES) {
-        size_t l = strlen(de->d_name);
-
-        if (l > 5 && strcmp(de->d_name + l - 5, ".zone") == 0) {
-            g_cases[g_ncases] = strndup(de->d_name, l - 5);
-            if (g_cases[g_ncases] == NULL)
-                abort();
-            g_ncases++;
-        }
-    }
-    closedir(d);
-    qsort(g_cases, (size_t)g_ncases, sizeof(g_cases[0]), cmp_str);
-}
-
-/* The origin from the case's first line "; origin: NAME". */
-static int case_origin(const char *text, char *out, size_t size)
-{
-    static const char tag[] = "; origin:";
-    const char *p, *end;
-    size_t n;
-
-    if (strncmp(text, tag, sizeof(tag) - 1) != 0)
-        return -1;
-    p = text + sizeof(tag) - 1;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    end = p;
-    while (*end != '\0' && *end != '\n' && *end != '\r' && *end != ' ' && *end != '\t')
-        end++;
-    n = (size_t)(end - p);
-    if (n == 0 || n >= size)
-        return -1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return 0;
-}
 
 static const char SAMPLE[] = "$TTL 3600\n"
                              "@\tIN\tSOA\tns1.example.net. hostmaster.example.com. (\n"
@@ -118,7 +35,7 @@ static const char SAMPLE[] = "$TTL 3600\n"
 
 START_TEST(test_data_case)
 {
-    const char *stem = g_cases[_i];
+    const char *stem = g_set.stems[_i];
     char path[4096], origin[300], want_text[512];
     char *zone = NULL, *expect = NULL, *nl;
     size_t zlen = 0, elen = 0;
@@ -126,16 +43,16 @@ START_TEST(test_data_case)
     struct err e;
     int rc;
 
-    snprintf(path, sizeof(path), "%s/%s.zone", g_dir, stem);
-    zone = slurp(path, &zlen);
+    snprintf(path, sizeof(path), "%s/%s.zone", g_set.dir, stem);
+    zone = datacase_read(path, MAX_ZONE, &zlen);
     ck_assert_msg(zone != NULL, "%s: cannot read %s", stem, path);
-    snprintf(path, sizeof(path), "%s/%s.expect", g_dir, stem);
-    expect = slurp(path, &elen);
+    snprintf(path, sizeof(path), "%s/%s.expect", g_set.dir, stem);
+    expect = datacase_read(path, MAX_ZONE, &elen);
     ck_assert_msg(expect != NULL, "%s: missing %s", stem, path);
     nl = strchr(expect, '\n');
     if (nl != NULL)
         *nl = '\0';
-    ck_assert_msg(case_origin(zone, origin, sizeof(origin)) == 0,
+    ck_assert_msg(datacase_origin(zone, origin, sizeof(origin)) == 0,
                   "%s: first line must be \"; origin: NAME\"", stem);
 
     err_clear(&e);
@@ -180,7 +97,7 @@ END_TEST
 
 START_TEST(test_enough_cases)
 {
-    ck_assert_msg(g_ncases >= 40, "only %d data cases found in %s", g_ncases, g_dir);
+    ck_assert_msg(g_set.n >= 40, "only %d data cases found in %s", g_set.n, g_set.dir);
 }
 END_TEST
 
@@ -307,7 +224,7 @@ static Suite *zone_suite(void)
 
     tc = tcase_create("data_cases");
     tcase_add_test(tc, test_enough_cases);
-    tcase_add_loop_test(tc, test_data_case, 0, g_ncases);
+    tcase_add_loop_test(tc, test_data_case, 0, g_set.n);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("api");
@@ -329,9 +246,9 @@ static Suite *zone_suite(void)
 int main(void)
 {
     SRunner *sr;
-    int failures, i;
+    int failures;
 
-    collect_cases();
+    datacase_collect(&g_set, "zones");
     if (zone_checker_new(&g_zc) != 0)
         return 1;
     sr = srunner_create(zone_suite());
@@ -339,8 +256,6 @@ int main(void)
     failures = srunner_ntests_failed(sr);
     srunner_free(sr);
     zone_checker_free(g_zc);
-    for (i = 0; i < g_ncases; i++)
-        free(g_cases[i]);
-    free(g_dir);
+    datacase_release(&g_set);
     return failures ? 1 : 0;
 }
