@@ -35,6 +35,7 @@ export DADNS_SRC_DIR="$ROOT"
 export DADNS_BIN_DIR
 # shellcheck source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+source "$ROOT/bench/lib.sh"
 
 N="${1:-10000}"
 THREADS="${BENCH_THREADS:-2}"
@@ -91,28 +92,8 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
-# ns_of EPOCHREALTIME-style value -> integer nanoseconds
-ns_of() {
-    local s="$1" sec frac
-    sec="${s%.*}"
-    frac="${s#*.}"
-    [ "$frac" = "$s" ] && frac=0
-    frac="${frac}000000000"
-    echo $((sec * 1000000000 + 10#${frac:0:9}))
-}
-
 secs_between() { # secs_between FROM TO (EPOCHREALTIME values) -> seconds, 2 decimals
     awk -v a="$(ns_of "$1")" -v b="$(ns_of "$2")" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
-}
-
-vmhwm_mib() {
-    local pid
-    pid="$(stack_pid "$1")"
-    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo "n/a"
-}
-
-kv() { # kv KEY LINE -> value of KEY=value in LINE
-    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
 # committed_count - state rows at the pushed serial (0 while the table does not exist yet).

@@ -18,6 +18,7 @@ export DADNS_SRC_DIR="$ROOT"
 export DADNS_BIN_DIR
 # shellcheck source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
+source "$ROOT/bench/lib.sh"
 
 THREADS="${BENCH_THREADS:-2}"
 CONNS="${BENCH_CONNECTIONS:-32}"
@@ -62,31 +63,11 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
-# ns_of EPOCHREALTIME-style value -> integer nanoseconds
-ns_of() {
-    local s="$1" sec frac
-    sec="${s%.*}"
-    frac="${s#*.}"
-    [ "$frac" = "$s" ] && frac=0
-    frac="${frac}000000000"
-    echo $((sec * 1000000000 + 10#${frac:0:9}))
-}
-
 # percentile P FILE - the P-th percentile (nearest rank) of the numbers in FILE
 percentile() {
     sort -g "$2" | awk -v p="$1" '{ v[NR] = $1 } END {
         if (NR == 0) { print "n/a"; exit }
         r = int(p / 100 * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR; print v[r] }'
-}
-
-vmhwm_mib() {
-    local pid
-    pid="$(stack_pid "$1")"
-    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo "n/a"
-}
-
-kv() { # kv KEY LINE -> value of KEY=value in LINE
-    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
 declare -a ROWS=()
