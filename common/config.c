@@ -42,7 +42,7 @@ enum kind {
 #define IDENT_MAX  64   /* longest table name (MySQL's limit) */
 
 struct key {
-    const char *section;        /* "app", "log", "redis", "writer"; NULL for a backend key */
+    const char *section;        /* a top-level section; NULL for a backend key */
     const char *name;           /* key inside its section or backend */
     enum kind kind;             /* C type of the field */
     unsigned flags;             /* F_* */
@@ -70,6 +70,9 @@ static const struct key top_keys[] = {
      4194304},
     {"app", "workers", KIND_INT, 0, CF(workers), 1, 256, NULL, NULL, 64},
     {"app", "parent_exists_code", KIND_INT, 0, CF(parent_exists_code), 2, 3, NULL, NULL, 3},
+    {"app", "spool_dir", KIND_STR, F_NOQUOTE, CF(spool_dir), 0, 0, NULL, "/var/lib/dadns/spool", 0},
+    {"app", "spool_max_bytes", KIND_SIZE, 0, CF(spool_max_bytes), 65536, 68719476736LL, NULL, NULL,
+     268435456},
     {"log", "level", KIND_STR, 0, CF(log_level), 0, 0, levels, "info", 0},
     {"log", "format", KIND_STR, 0, CF(log_format), 0, 0, formats, "kv", 0},
     {"redis", "host", KIND_STR, F_NONEMPTY, CF(redis_host), 0, 0, NULL, "127.0.0.1", 0},
@@ -83,7 +86,29 @@ static const struct key top_keys[] = {
     {"writer", "consumer_name", KIND_STR, F_NONEMPTY, CF(consumer_name), 0, 0, NULL, NULL, 0},
     {"writer", "batch_size", KIND_INT, 0, CF(batch_size), 1, 100000, NULL, NULL, 1000},
     {"writer", "block_ms", KIND_INT, 0, CF(block_ms), 1, 60000, NULL, NULL, 2000},
-    {"writer", "retry_interval_s", KIND_INT, 0, CF(retry_interval_s), 1, 86400, NULL, NULL, 30},
+    {"writer", "retry_interval_s", KIND_INT, 0, CF(retry_interval_s), 1, 86400, NULL, NULL, 5},
+    {"writer", "retry_base_s", KIND_INT, 0, CF(retry_base_s), 1, 86400, NULL, NULL, 5},
+    {"writer", "retry_cap_s", KIND_INT, 0, CF(retry_cap_s), 1, 86400, NULL, NULL, 600},
+    {"writer", "max_attempts", KIND_INT, 0, CF(max_attempts), 1, 100000, NULL, NULL, 20},
+    {"writer", "claim_idle_s", KIND_INT, 0, CF(claim_idle_s), 1, 86400, NULL, NULL, 60},
+    {"writer", "breaker_failures", KIND_INT, 0, CF(breaker_failures), 1, 100000, NULL, NULL, 3},
+    {"writer", "breaker_probe_s", KIND_INT, 0, CF(breaker_probe_s), 1, 3600, NULL, NULL, 10},
+    {"writer", "stop_timeout_s", KIND_INT, 0, CF(stop_timeout_s), 1, 3600, NULL, NULL, 20},
+    {"writer", "dead_maxlen", KIND_LONG, 0, CF(dead_maxlen), 100, LONG_MAX, NULL, NULL, 100000},
+    {"metrics", "listen_addr", KIND_STR, F_NONEMPTY, CF(metrics_addr), 0, 0, NULL, "127.0.0.1", 0},
+    {"metrics", "port", KIND_INT, 0, CF(metrics_port), 0, 65535, NULL, NULL, 9400},
+    {"reconciler", "interval_s", KIND_INT, 0, CF(rec_interval_s), 10, 604800, NULL, NULL, 900},
+    {"reconciler", "initial_delay_s", KIND_INT, 0, CF(rec_initial_delay_s), 0, 86400, NULL, NULL,
+     30},
+    {"reconciler", "max_delete_percent", KIND_INT, 0, CF(rec_max_delete_percent), 0, 100, NULL,
+     NULL, 10},
+    {"reconciler", "dry_run", KIND_BOOL, 0, CF(rec_dry_run), 0, 0, NULL, NULL, 0},
+    {"reconciler", "force", KIND_BOOL, 0, CF(rec_force), 0, 0, NULL, NULL, 0},
+    {"reconciler", "lock_ttl_s", KIND_INT, 0, CF(rec_lock_ttl_s), 10, 86400, NULL, NULL, 600},
+    {"reconciler", "tombstone_retention_s", KIND_INT, 0, CF(rec_tombstone_retention_s), 0, 31536000,
+     NULL, NULL, 604800},
+    {"reconciler", "inventory_timeout_s", KIND_INT, 0, CF(rec_inventory_timeout_s), 1, 3600, NULL,
+     NULL, 120},
 };
 
 #define N_TOP (sizeof(top_keys) / sizeof(top_keys[0]))
@@ -791,7 +816,8 @@ static int parse_dns(struct ctx *x, const yaml_node_t *map, unsigned long line)
 
 static int parse_root(struct ctx *x)
 {
-    static const char *const sections[] = {"app", "log", "redis", "writer"};
+    static const char *const sections[] = {"app",    "log",     "redis",
+                                           "writer", "metrics", "reconciler"};
     yaml_node_t *root = yaml_document_get_root_node(x->doc);
     yaml_node_pair_t *p;
     char kt[SHOW_MAX * 4 + 8];

@@ -68,6 +68,9 @@ struct config {
     size_t max_body_bytes;  /* app.max_body_bytes, 1024..1 GiB, default 4194304 */
     int workers;            /* app.workers: HTTP worker threads, 1-256, default 64 */
     int parent_exists_code; /* app.parent_exists_code: 2 or 3 (default 3) for exists on parent */
+    char *spool_dir;        /* app.spool_dir: where pushes wait while Redis is unreachable,
+                               default "/var/lib/dadns/spool", "" = no spool (answer 503) */
+    size_t spool_max_bytes; /* app.spool_max_bytes: 64 KiB..64 GiB, default 256 MiB */
 
     /* log */
     char *log_level;  /* log.level: debug|info|warn|error, default info */
@@ -86,7 +89,33 @@ struct config {
     char *consumer_name;  /* writer.consumer_name, default gethostname(), "dadns" if empty */
     int batch_size;       /* writer.batch_size: entries per XREADGROUP, 1-100000, default 1000 */
     int block_ms;         /* writer.block_ms: BLOCK, 1-60000, < timeout_ms, default 2000 */
-    int retry_interval_s; /* writer.retry_interval_s: re-read pending, 1-86400, default 30 */
+    int retry_interval_s; /* writer.retry_interval_s: how often the pending list is scanned
+                             for due retries and entries to claim, 1-86400, default 5 */
+    int retry_base_s;     /* writer.retry_base_s: first retry delay, 1-86400, default 5 */
+    int retry_cap_s;      /* writer.retry_cap_s: longest retry delay, 1-86400, default 600 */
+    int max_attempts;     /* writer.max_attempts: deliveries before a dead letter, default 20 */
+    int claim_idle_s;     /* writer.claim_idle_s: idle time after which another consumer's
+                             pending entry is taken over, 1-86400, default 60 */
+    int breaker_failures; /* writer.breaker_failures: consecutive failed batches that open the
+                             circuit breaker, default 3 */
+    int breaker_probe_s;  /* writer.breaker_probe_s: probe interval while open, default 10 */
+    int stop_timeout_s;   /* writer.stop_timeout_s: longest graceful stop, default 20 */
+    long dead_maxlen;     /* writer.dead_maxlen: approx. MAXLEN of a dead-letter stream,
+                             >= 100, default 100000 */
+
+    /* metrics: the admin listener every service runs (/metrics, /healthz, /readyz) */
+    char *metrics_addr; /* metrics.listen_addr, default "127.0.0.1" */
+    int metrics_port;   /* metrics.port, 0-65535 (0 = off), default 9400 */
+
+    /* reconciler */
+    int rec_interval_s;            /* reconciler.interval_s: between passes, default 900 */
+    int rec_initial_delay_s;       /* reconciler.initial_delay_s: before the first, default 30 */
+    int rec_max_delete_percent;    /* reconciler.max_delete_percent: guard, 0-100, default 10 */
+    bool rec_dry_run;              /* reconciler.dry_run: report only, default false */
+    bool rec_force;                /* reconciler.force: let the guard pass, default false */
+    int rec_lock_ttl_s;            /* reconciler.lock_ttl_s: pass lock expiry, default 600 */
+    int rec_tombstone_retention_s; /* reconciler.tombstone_retention_s: default 7 days */
+    int rec_inventory_timeout_s;   /* reconciler.inventory_timeout_s: wait for writers, 120 */
 
     struct backend_conf *backends; /* dns.backends in file order, then env-created ones by name */
     size_t n_backends;
@@ -96,12 +125,12 @@ struct config {
  * only), then apply DADNS_* variables from the environment, then validate.
  *
  * The file: one YAML document whose top level is a mapping with the sections app, log, redis,
- * writer and dns (each may be empty or null); dns has the one key "backends", a mapping of
- * backend name -> mapping of backend keys. Backend names match [a-z0-9][a-z0-9_-]{0,62} and
- * keep their file order. Integers are decimal (quoted or not) within the ranges above;
- * booleans are true/false/yes/no/on/off/1/0 (any case); a YAML null, mapping or sequence where
- * a value is expected is an error; strings must not contain control characters. Duplicate
- * keys, unknown keys and a second document are errors.
+ * writer, metrics, reconciler and dns (each may be empty or null); dns has the one key "backends",
+ * a mapping of backend name -> mapping of backend keys. Backend names match
+ * [a-z0-9][a-z0-9_-]{0,62} and keep their file order. Integers are decimal (quoted or not) within
+ * the ranges above; booleans are true/false/yes/no/on/off/1/0 (any case); a YAML null, mapping or
+ * sequence where a value is expected is an error; strings must not contain control characters.
+ * Duplicate keys, unknown keys and a second document are errors.
  *
  * The environment: the variable for key a.b.c is DADNS_A_B_C in upper case with '.' and '-'
  * turned into '_', e.g. DADNS_APP_AUTH_PASSWORD, DADNS_REDIS_PORT,

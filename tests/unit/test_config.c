@@ -146,7 +146,7 @@ static void check_defaults(const struct config *c)
     ck_assert_str_eq(c->consumer_name, host[0] ? host : "dadns");
     ck_assert_int_eq(c->batch_size, 1000);
     ck_assert_int_eq(c->block_ms, 2000);
-    ck_assert_int_eq(c->retry_interval_s, 30);
+    ck_assert_int_eq(c->retry_interval_s, 5);
     ck_assert_uint_eq(c->n_backends, 0);
 }
 
