@@ -27,9 +27,26 @@ struct change {
     size_t text_len;
     /* filled by the backend */
     int result;       /* 0 = applied (or verified), negative DADNS_E* = failed, will be retried */
+    int permanent;    /* with result != 0: 1 = retrying cannot help (the backend refuses this
+                         zone, e.g. not managed by dadns or over a backend limit): the consumer
+                         moves it to the dead letters at once instead of retrying */
     int repaired;     /* VERIFY only: 1 when the backend had lost the zone and it was rewritten */
     char reason[256]; /* why it failed, when result != 0 */
 };
+
+/* One zone a backend really holds, as read from the backend itself (inventory). */
+struct held_zone {
+    char zone[NAME_BUF_SIZE]; /* normalized zone name */
+    int has_serial;           /* 1 when @serial is the SOA serial the backend serves */
+    uint32_t serial;
+    char digest[48];  /* sha1 hex of the zone text it holds, comparable with the store's digest;
+                         "" = the backend cannot tell, "modified" = changed behind dadns's back */
+    uint64_t version; /* version dadns recorded in the backend itself (0 = unknown) */
+    int managed;      /* 1 = dadns manages it, 0 = present but not dadns's (never touched) */
+};
+
+/* Called once per held zone; a non-zero return stops the inventory and is returned by it. */
+typedef int (*held_zone_fn)(void *arg, const struct held_zone *z);
 
 /* A backend as seen by the consumer loop. */
 struct change_backend {
@@ -40,6 +57,15 @@ struct change_backend {
      * batch was processed (failures are in the results), or a negative DADNS_E* code when the
      * backend could not be used at all (then every change counts as failed). */
     int (*apply)(void *ctx, struct change *changes, size_t n);
+    /* probe - cheap check that the backend is usable again (ping, rndc status), used by the
+     * circuit breaker while it is open. Returns 0 when usable, else a negative DADNS_E* code
+     * with @reason (@size bytes) set. NULL = always usable. */
+    int (*probe)(void *ctx, char *reason, size_t size);
+    /* inventory - call @fn for every zone the backend holds, read from the backend (files,
+     * include, served SOA, database rows), not from the writer's memory. Returns 0, the
+     * non-zero value @fn returned, or a negative DADNS_E* code with @reason set. NULL = not
+     * supported. */
+    int (*inventory)(void *ctx, held_zone_fn fn, void *arg, char *reason, size_t size);
 };
 
 #endif

@@ -123,6 +123,8 @@ static const struct key backend_keys[] = {
     {NULL, "rndc_server", KIND_STR, 0, BF(rndc_server), 0, 0, NULL, "", 0},
     {NULL, "rndc_port", KIND_INT, 0, BF(rndc_port), 0, 65535, NULL, NULL, 0},
     {NULL, "rndc_parallel", KIND_INT, 0, BF(rndc_parallel), 1, 64, NULL, NULL, 4},
+    {NULL, "query_addr", KIND_STR, F_NONEMPTY, BF(query_addr), 0, 0, NULL, "127.0.0.1", 0},
+    {NULL, "query_port", KIND_INT, 0, BF(query_port), 1, 65535, NULL, NULL, 53},
     {NULL, "host", KIND_STR, 0, BF(host), 0, 0, NULL, "127.0.0.1", 0},
     {NULL, "port", KIND_INT, 0, BF(port), 1, 65535, NULL, NULL, 3306},
     {NULL, "socket", KIND_STR, 0, BF(socket), 0, 0, NULL, "", 0},

@@ -31,6 +31,9 @@ struct backend_conf {
     char *rndc_server; /* "rndc_server": -s, "" = rndc's default */
     int rndc_port;     /* "rndc_port": -p, 0-65535, 0 = rndc's default */
     int rndc_parallel; /* "rndc_parallel": rndc processes at once, 1-64, default 4 */
+    char *query_addr;  /* "query_addr": where named answers DNS (inventory SOA queries),
+                          IPv4/IPv6 literal, default "127.0.0.1" */
+    int query_port;    /* "query_port": 1-65535, default 53 */
     /* types coredns_mysql and powerdns_mysql */
     char *host;            /* "host": server, default "127.0.0.1" ("" only with socket set) */
     int port;              /* "port": 1-65535, default 3306 */
