@@ -226,7 +226,7 @@ static int record_apply(void *ctx, struct change *c, size_t n)
 static void *run_consumer(void *arg)
 {
     static struct backend_conf bc;
-    struct change_backend be = {&rec, record_apply};
+    struct change_backend be = {.ctx = &rec, .apply = record_apply};
     struct err e;
 
     (void)arg;
