@@ -23,6 +23,8 @@ struct change {
     char zone[NAME_BUF_SIZE]; /* normalized zone name (validated at ingest, re-checked) */
     uint64_t version;         /* version of the stored state this change applies */
     uint32_t serial;          /* SOA serial of that state (0 for deletes) */
+    char digest[48];          /* the store's digest of that state (sha1 hex of the text), "" for
+                                 deletes; backends may record it for inventories */
     const char *text;         /* zone text for SAVE/VERIFY, borrowed for the call; else NULL */
     size_t text_len;
     /* filled by the backend */
