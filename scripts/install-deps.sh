@@ -14,7 +14,20 @@ PACKAGES=(
     redis-server bind9 bind9-utils dnsutils
     curl wrk clang-format iproute2
     mariadb-server mariadb-client pdns-server pdns-backend-mysql default-libmysqlclient-dev
+    libcurl4-openssl-dev chromium
 )
+
+# Node.js + npm validate the Kubernetes manifests (npm package kubernetes-models); a Node.js
+# from elsewhere (e.g. NodeSource) is used as is, Debian's is installed only when none is there.
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
+# kubectl renders the kustomizations; it is not in Debian 12's own archive: installed when an
+# apt source offers it (Kubernetes' or Google's repository), else the manifest test skips.
+if ! command -v kubectl >/dev/null 2>&1 &&
+    apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    PACKAGES+=(kubectl)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
