@@ -17,11 +17,10 @@
 
 #include "buf.h"
 
-#define CONFIG_MAX_FILE  ((size_t)1024 * 1024) /* a config file larger than this is refused */
-#define BACKEND_NAME_MAX 63                    /* [a-z0-9][a-z0-9_-]{0,62} */
-#define ENV_PREFIX       "DADNS_"
-#define ENV_BACKENDS     "DADNS_DNS_BACKENDS_"
-#define SHOW_MAX         48 /* octets of an offending value quoted in a message */
+#define CONFIG_MAX_FILE ((size_t)1024 * 1024) /* a config file larger than this is refused */
+#define ENTRY_NAME_MAX  63                    /* [a-z0-9][a-z0-9_-]{0,62} */
+#define ENV_PREFIX      "DADNS_"
+#define SHOW_MAX        48 /* octets of an offending value quoted in a message */
 
 /* ------------------------------------------------------------------------------------------ */
 /* The key tables: one row per key, the single source of names, types, ranges and defaults.   */
@@ -35,18 +34,20 @@ enum kind {
     KIND_TYPE, /* enum backend_type */
 };
 
-#define F_NONEMPTY 0x1u /* string must not be empty */
-#define F_ABSPATH  0x2u /* absolute path, written into named.conf between quotes */
-#define F_NOQUOTE  0x4u /* string must not contain '"' or '\\' (written between quotes) */
-#define F_IDENT    0x8u /* SQL identifier put into SQL text: [A-Za-z0-9_]{1,64} */
-#define IDENT_MAX  64   /* longest table name (MySQL's limit) */
+#define F_NONEMPTY 0x1u  /* string must not be empty */
+#define F_ABSPATH  0x2u  /* absolute path, written into named.conf between quotes */
+#define F_NOQUOTE  0x4u  /* string must not contain '"' or '\\' (written between quotes) */
+#define F_IDENT    0x8u  /* SQL identifier put into SQL text: [A-Za-z0-9_]{1,64} */
+#define F_HOST     0x10u /* host name or IP literal put into a URL: [A-Za-z0-9._:-], or [v6] */
+#define F_OWNER    0x20u /* DA owner name: printable ASCII without blanks, quotes or '\\' */
+#define IDENT_MAX  64    /* longest table name (MySQL's limit) */
 
 struct key {
-    const char *section;        /* a top-level section; NULL for a backend key */
-    const char *name;           /* key inside its section or backend */
+    const char *section;        /* a top-level section; NULL for a key of a group entry */
+    const char *name;           /* key inside its section or entry */
     enum kind kind;             /* C type of the field */
     unsigned flags;             /* F_* */
-    size_t off;                 /* offset in struct config or struct backend_conf */
+    size_t off;                 /* offset in struct config or in the group's entry struct */
     long long min, max;         /* range of the numeric kinds; KIND_STR: max length (0 = any) */
     const char *const *choices; /* KIND_STR: allowed values, NULL-terminated; or NULL */
     const char *sdef;           /* default of a KIND_STR (NULL = computed or required) */
@@ -58,6 +59,7 @@ static const char *const formats[] = {"kv", "json", NULL};
 
 #define CF(f) offsetof(struct config, f)
 #define BF(f) offsetof(struct backend_conf, f)
+#define SF(f) offsetof(struct da_server_conf, f)
 
 static const struct key top_keys[] = {
     {"app", "auth_username", KIND_STR, F_NONEMPTY, CF(auth_username), 0, 0, NULL, "directdnsonly",
@@ -148,6 +150,47 @@ static const struct key backend_keys[] = {
 
 #define N_BACKEND_KEYS (sizeof(backend_keys) / sizeof(backend_keys[0]))
 
+static const struct key server_keys[] = {
+    {NULL, "host", KIND_STR, F_HOST, SF(host), 0, 253, NULL, NULL, 0},
+    {NULL, "port", KIND_INT, 0, SF(port), 1, 65535, NULL, NULL, 2222},
+    {NULL, "user", KIND_STR, F_NONEMPTY, SF(user), 0, 0, NULL, NULL, 0},
+    {NULL, "password", KIND_STR, 0, SF(password), 0, 0, NULL, "", 0},
+    {NULL, "tls", KIND_BOOL, 0, SF(tls), 0, 0, NULL, NULL, 1},
+    {NULL, "tls_verify", KIND_BOOL, 0, SF(tls_verify), 0, 0, NULL, NULL, 1},
+    {NULL, "timeout_s", KIND_INT, 0, SF(timeout_s), 1, 3600, NULL, NULL, 30},
+    {NULL, "hostname", KIND_STR, F_OWNER, SF(hostname), 0, 255, NULL, NULL, 0},
+    {NULL, "page_size", KIND_INT, 0, SF(page_size), 1, 100000, NULL, NULL, 1000},
+};
+
+/* A group: a mapping of named entries under a section of its own (dns.backends,
+ * directadmin.servers), each entry a struct whose first member is its char *name. The
+ * parsing, the environment variables and the messages are the same for every group. */
+struct group {
+    const char *section;    /* the top-level key, "dns" */
+    const char *child;      /* its one key, "backends" */
+    const char *path;       /* "dns.backends" */
+    const char *env;        /* variable prefix, "DADNS_DNS_BACKENDS_" */
+    const char *noun;       /* "backend", in "invalid backend name" */
+    const struct key *keys; /* the keys of an entry */
+    size_t n_keys;
+    size_t size;  /* sizeof one entry */
+    size_t items; /* offset in struct config of the entry array pointer */
+    size_t count; /* offset in struct config of the size_t entry count */
+};
+
+enum { G_BACKENDS, G_SERVERS, N_GROUPS };
+
+static const struct group groups[N_GROUPS] = {
+    {"dns", "backends", "dns.backends", "DADNS_DNS_BACKENDS_", "backend", backend_keys,
+     N_BACKEND_KEYS, sizeof(struct backend_conf), CF(backends), CF(n_backends)},
+    {"directadmin", "servers", "directadmin.servers", "DADNS_DIRECTADMIN_SERVERS_", "server",
+     server_keys, sizeof(server_keys) / sizeof(server_keys[0]), sizeof(struct da_server_conf),
+     CF(da_servers), CF(n_da_servers)},
+};
+
+_Static_assert(offsetof(struct backend_conf, name) == 0, "an entry starts with its name");
+_Static_assert(offsetof(struct da_server_conf, name) == 0, "an entry starts with its name");
+
 /* Backend types by name, in enum order; the message for an unknown type lists them. */
 static const struct {
     const char *name;
@@ -173,13 +216,37 @@ struct where {
 struct ctx {
     struct config *c;
     struct err *e;
-    const char *file;              /* file name used in messages */
-    yaml_document_t *doc;          /* document being walked, or NULL */
-    unsigned long top_line[N_TOP]; /* file line each top key was set at, 0 if not in the file */
-    bool top_env[N_TOP];           /* set from the environment */
-    unsigned long *bline;          /* per backend: file line of its name, 0 if created by the env */
-    size_t n_file_backends;        /* backends[0..n) came from the file */
+    const char *file;               /* file name used in messages */
+    yaml_document_t *doc;           /* document being walked, or NULL */
+    unsigned long top_line[N_TOP];  /* file line each top key was set at, 0 if not in the file */
+    bool top_env[N_TOP];            /* set from the environment */
+    unsigned long *lines[N_GROUPS]; /* per group entry: file line of its name, 0 if created by
+                                       the environment */
 };
+
+/* entries - the entry array of group @g in @c. */
+static char *entries(const struct config *c, const struct group *g)
+{
+    return *(char *const *)(const void *)((const char *)c + g->items);
+}
+
+/* count - the number of entries of group @g in @c. */
+static size_t *count(struct config *c, const struct group *g)
+{
+    return (size_t *)(void *)((char *)c + g->count);
+}
+
+/* entry - entry @i of group @g in @c. */
+static void *entry(const struct config *c, const struct group *g, size_t i)
+{
+    return entries(c, g) + i * g->size;
+}
+
+/* entry_name - the name of entry @i of group @g in @c. */
+static const char *entry_name(const struct config *c, const struct group *g, size_t i)
+{
+    return *(char *const *)entry(c, g, i);
+}
 
 /* show - render @len octets of @v for a message: quoted, escaped, shortened. Returns @out. */
 static const char *show(const char *v, size_t len, char *out, size_t n)
@@ -284,6 +351,10 @@ static void describe(const struct key *k, char *out, size_t n)
             snprintf(out, n, "a table name ([A-Za-z0-9_]{1,%lld})", k->max);
             return;
         }
+        if (k->flags & F_HOST) {
+            snprintf(out, n, "a host name or IP address");
+            return;
+        }
         if (k->choices == NULL) {
             snprintf(out, n, "%s", (k->flags & F_ABSPATH) ? "an absolute path" : "a string");
             return;
@@ -344,6 +415,34 @@ static bool parse_bool(const char *s, bool *out)
     return false;
 }
 
+/* valid_host - @v (@len octets) is a host name, an IPv4 literal, or an IPv6 literal with or
+ * without brackets: [A-Za-z0-9._-] or [0-9A-Fa-f:.], nothing a URL would read differently. */
+static bool valid_host(const char *v, size_t len)
+{
+    bool v6 = false;
+    size_t i;
+
+    if (len >= 2 && v[0] == '[' && v[len - 1] == ']') {
+        v++;
+        len -= 2;
+        v6 = true;
+    }
+    if (len == 0)
+        return false;
+    if (memchr(v, ':', len) != NULL)
+        v6 = true;
+    for (i = 0; i < len; i++) {
+        char ch = v[i];
+        bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+
+        if (v6 ? !(hex || ch == ':' || ch == '.')
+               : !(hex || (ch >= 'g' && ch <= 'z') || (ch >= 'G' && ch <= 'Z') || ch == '.' ||
+                   ch == '-' || ch == '_'))
+            return false;
+    }
+    return v[0] != '-' && v[0] != '.';
+}
+
 /* check_string - the checks every string value gets, plus those of @k's flags and choices. */
 static int check_string(struct ctx *x, const struct key *k, const char *v, size_t len,
                         const struct where *w)
@@ -384,6 +483,17 @@ static int check_string(struct ctx *x, const struct key *k, const char *v, size_
     }
     if ((k->flags & F_ABSPATH) && (len == 0 || v[0] != '/'))
         return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+    if ((k->flags & F_HOST) && !valid_host(v, len))
+        return fail(x, w, "expected %s, got %s", what, show(v, len, got, sizeof(got)));
+    if (k->flags & F_OWNER) {
+        if (len == 0)
+            return fail(x, w, "must not be empty");
+        for (i = 0; i < len; i++)
+            if (v[i] <= ' ' || v[i] == 0x7f || v[i] == '"' || v[i] == '\'' || v[i] == '\\' ||
+                (unsigned char)v[i] >= 0x80)
+                return fail(x, w, "blanks, quotes, '\\' and non-ASCII are not allowed, got %s",
+                            show(v, len, got, sizeof(got)));
+    }
     return 0;
 }
 
@@ -493,18 +603,18 @@ static const struct key *find_top_key(const char *section, const char *name, siz
     return NULL;
 }
 
-static const struct key *find_backend_key(const char *name, size_t len)
+static const struct key *find_entry_key(const struct group *g, const char *name, size_t len)
 {
     size_t i;
 
-    for (i = 0; i < N_BACKEND_KEYS; i++)
-        if (strlen(backend_keys[i].name) == len && memcmp(backend_keys[i].name, name, len) == 0)
-            return &backend_keys[i];
+    for (i = 0; i < g->n_keys; i++)
+        if (strlen(g->keys[i].name) == len && memcmp(g->keys[i].name, name, len) == 0)
+            return &g->keys[i];
     return NULL;
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Defaults and backends                                                                      */
+/* Defaults and group entries                                                                 */
 
 static int set_defaults(struct ctx *x)
 {
@@ -526,12 +636,12 @@ static int set_defaults(struct ctx *x)
     return 0;
 }
 
-/* valid_backend_name - [a-z0-9][a-z0-9_-]{0,62} */
-static bool valid_backend_name(const char *s, size_t len)
+/* valid_entry_name - [a-z0-9][a-z0-9_-]{0,62} */
+static bool valid_entry_name(const char *s, size_t len)
 {
     size_t i;
 
-    if (len == 0 || len > BACKEND_NAME_MAX)
+    if (len == 0 || len > ENTRY_NAME_MAX)
         return false;
     for (i = 0; i < len; i++) {
         char ch = s[i];
@@ -562,49 +672,55 @@ static void env_name(const char *name, char *out, size_t n)
     out[i] = '\0';
 }
 
-/* add_backend - append a backend named @name (@len octets) with its defaults; @line is the file
- * line of its name (0 = created by the environment). Stores its index in *@index. */
-static int add_backend(struct ctx *x, const char *name, size_t len, unsigned long line,
-                       size_t *index)
+/* add_entry - append to group @g an entry named @name (@len octets) with its defaults; @line is
+ * the file line of its name (0 = created by the environment). Stores its index in *@index. */
+static int add_entry(struct ctx *x, const struct group *g, const char *name, size_t len,
+                     unsigned long line, size_t *index)
 {
-    struct config *c = x->c;
-    struct backend_conf *nb, *b;
-    unsigned long *nl;
-    size_t i;
+    char **items = (char **)(void *)((char *)x->c + g->items);
+    size_t *n = count(x->c, g), i;
+    unsigned long **lines = &x->lines[g - groups], *nl;
+    char *ni, *e;
     int rc;
 
-    nb = realloc(c->backends, (c->n_backends + 1) * sizeof(*nb));
-    if (nb == NULL)
+    ni = realloc(*items, (*n + 1) * g->size);
+    if (ni == NULL)
         return nomem(x);
-    c->backends = nb;
-    nl = realloc(x->bline, (c->n_backends + 1) * sizeof(*nl));
+    *items = ni;
+    nl = realloc(*lines, (*n + 1) * sizeof(*nl));
     if (nl == NULL)
         return nomem(x);
-    x->bline = nl;
-    b = &c->backends[c->n_backends];
-    memset(b, 0, sizeof(*b));
-    c->n_backends++;
-    x->bline[c->n_backends - 1] = line;
-    b->name = strndup(name, len);
-    if (b->name == NULL)
+    *lines = nl;
+    e = ni + *n * g->size;
+    memset(e, 0, g->size);
+    nl[*n] = line;
+    (*n)++;
+    *(char **)(void *)e = strndup(name, len);
+    if (*(char **)(void *)e == NULL)
         return nomem(x);
-    for (i = 0; i < N_BACKEND_KEYS; i++) {
-        rc = set_default(x, &backend_keys[i], b);
+    for (i = 0; i < g->n_keys; i++) {
+        rc = set_default(x, &g->keys[i], e);
         if (rc != 0)
             return rc;
     }
-    *index = c->n_backends - 1;
+    *index = *n - 1;
     return 0;
 }
 
-static void backend_release(struct backend_conf *b)
+/* entries_release - free every entry of group @g in @c, and the array. */
+static void entries_release(struct config *c, const struct group *g)
 {
-    size_t i;
+    size_t i, k;
 
-    for (i = 0; i < N_BACKEND_KEYS; i++)
-        if (backend_keys[i].kind == KIND_STR)
-            free(*(char **)(void *)((char *)b + backend_keys[i].off));
-    free(b->name);
+    for (i = 0; i < *count(c, g); i++) {
+        char *e = entry(c, g, i);
+
+        for (k = 0; k < g->n_keys; k++)
+            if (g->keys[k].kind == KIND_STR)
+                free(*(char **)(void *)(e + g->keys[k].off));
+        free(*(char **)(void *)e);
+    }
+    free(entries(c, g));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -744,7 +860,9 @@ static int parse_section(struct ctx *x, const char *section, const yaml_node_t *
     return 0;
 }
 
-static int parse_backend(struct ctx *x, const yaml_node_t *kn, const yaml_node_t *vn)
+/* parse_entry - the entry of group @g named by the scalar @kn, with the keys in mapping @vn. */
+static int parse_entry(struct ctx *x, const struct group *g, const yaml_node_t *kn,
+                       const yaml_node_t *vn)
 {
     yaml_node_pair_t *p;
     char path[160], kt[SHOW_MAX * 4 + 8];
@@ -752,21 +870,21 @@ static int parse_backend(struct ctx *x, const yaml_node_t *kn, const yaml_node_t
     size_t bi = 0;
     int rc;
 
-    if (!valid_backend_name(sval(kn), slen(kn)))
+    if (!valid_entry_name(sval(kn), slen(kn)))
         return fail_at(x, node_line(kn),
-                       "dns.backends: invalid backend name %s (expected [a-z0-9][a-z0-9_-]{0,62})",
-                       show(sval(kn), slen(kn), kt, sizeof(kt)));
-    rc = add_backend(x, sval(kn), slen(kn), node_line(kn), &bi);
+                       "%s: invalid %s name %s (expected [a-z0-9][a-z0-9_-]{0,62})", g->path,
+                       g->noun, show(sval(kn), slen(kn), kt, sizeof(kt)));
+    rc = add_entry(x, g, sval(kn), slen(kn), node_line(kn), &bi);
     if (rc != 0)
         return rc;
-    snprintf(path, sizeof(path), "dns.backends.%s", x->c->backends[bi].name);
+    snprintf(path, sizeof(path), "%s.%s", g->path, entry_name(x->c, g, bi));
     rc = expect_mapping(x, vn, path, node_line(kn), &empty);
     if (rc != 0 || empty)
         return rc;
     for (p = vn->data.mapping.pairs.start; p < vn->data.mapping.pairs.top; p++) {
         yaml_node_t *bk = yaml_document_get_node(x->doc, p->key);
         yaml_node_t *bv = yaml_document_get_node(x->doc, p->value);
-        const struct key *k = find_backend_key(sval(bk), slen(bk));
+        const struct key *k = find_entry_key(g, sval(bk), slen(bk));
         char kpath[192];
         struct where w;
 
@@ -777,38 +895,42 @@ static int parse_backend(struct ctx *x, const yaml_node_t *kn, const yaml_node_t
         w.line = node_line(bk);
         w.env = NULL;
         w.path = kpath;
-        rc = set_node(x, k, &x->c->backends[bi], bv, &w);
+        rc = set_node(x, k, entry(x->c, g, bi), bv, &w);
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-static int parse_dns(struct ctx *x, const yaml_node_t *map, unsigned long line)
+/* parse_group - the section of group @g (e.g. dns, whose key is on @line): a mapping with the
+ * one key g->child, itself a mapping of entries. */
+static int parse_group(struct ctx *x, const struct group *g, const yaml_node_t *map,
+                       unsigned long line)
 {
     yaml_node_pair_t *p, *q;
     char kt[SHOW_MAX * 4 + 8];
+    size_t clen = strlen(g->child);
     bool empty;
     int rc;
 
-    rc = expect_mapping(x, map, "dns", line, &empty);
+    rc = expect_mapping(x, map, g->section, line, &empty);
     if (rc != 0 || empty)
         return rc;
     for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
 
-        if (!(slen(kn) == 8 && memcmp(sval(kn), "backends", 8) == 0))
-            return fail_at(x, node_line(kn), "unknown key dns.%s",
+        if (!(slen(kn) == clen && memcmp(sval(kn), g->child, clen) == 0))
+            return fail_at(x, node_line(kn), "unknown key %s.%s", g->section,
                            keytext(sval(kn), slen(kn), kt, sizeof(kt)));
-        rc = expect_mapping(x, vn, "dns.backends", node_line(kn), &empty);
+        rc = expect_mapping(x, vn, g->path, node_line(kn), &empty);
         if (rc != 0)
             return rc;
         if (empty)
             continue;
         for (q = vn->data.mapping.pairs.start; q < vn->data.mapping.pairs.top; q++) {
-            rc = parse_backend(x, yaml_document_get_node(x->doc, q->key),
-                               yaml_document_get_node(x->doc, q->value));
+            rc = parse_entry(x, g, yaml_document_get_node(x->doc, q->key),
+                             yaml_document_get_node(x->doc, q->value));
             if (rc != 0)
                 return rc;
         }
@@ -838,14 +960,19 @@ static int parse_root(struct ctx *x)
         yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
         const char *section = NULL;
+        const struct group *g = NULL;
 
         for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
             if (strlen(sections[i]) == slen(kn) && memcmp(sections[i], sval(kn), slen(kn)) == 0)
                 section = sections[i];
+        for (i = 0; i < N_GROUPS; i++)
+            if (strlen(groups[i].section) == slen(kn) &&
+                memcmp(groups[i].section, sval(kn), slen(kn)) == 0)
+                g = &groups[i];
         if (section != NULL)
             rc = parse_section(x, section, vn, node_line(kn));
-        else if (slen(kn) == 3 && memcmp(sval(kn), "dns", 3) == 0)
-            rc = parse_dns(x, vn, node_line(kn));
+        else if (g != NULL)
+            rc = parse_group(x, g, vn, node_line(kn));
         else
             rc = fail_at(x, node_line(kn), "unknown key %s",
                          keytext(sval(kn), slen(kn), kt, sizeof(kt)));
@@ -980,55 +1107,55 @@ static int env_top(struct ctx *x)
     return 0;
 }
 
-/* env_collisions - two backends whose names differ only by '-' versus '_' would share their
- * variables: refuse that. */
-static int env_collisions(struct ctx *x)
+/* env_collisions - two entries of group @g whose names differ only by '-' versus '_' would
+ * share their variables: refuse that. */
+static int env_collisions(struct ctx *x, const struct group *g)
 {
-    char a[BACKEND_NAME_MAX + 1], b[BACKEND_NAME_MAX + 1];
-    size_t i, j;
+    char a[ENTRY_NAME_MAX + 1], b[ENTRY_NAME_MAX + 1];
+    size_t i, j, n = *count(x->c, g);
 
-    for (i = 0; i < x->c->n_backends; i++) {
-        env_name(x->c->backends[i].name, a, sizeof(a));
+    for (i = 0; i < n; i++) {
+        env_name(entry_name(x->c, g, i), a, sizeof(a));
         for (j = 0; j < i; j++) {
-            env_name(x->c->backends[j].name, b, sizeof(b));
+            env_name(entry_name(x->c, g, j), b, sizeof(b));
             if (strcmp(a, b) == 0)
-                return fail_at(x, x->bline[i],
-                               "dns.backends.%s and dns.backends.%s would share the environment "
-                               "variables " ENV_BACKENDS "%s_*",
-                               x->c->backends[j].name, x->c->backends[i].name, a);
+                return fail_at(x, x->lines[g - groups][i],
+                               "%s.%s and %s.%s would share the environment variables %s%s_*",
+                               g->path, entry_name(x->c, g, j), g->path, entry_name(x->c, g, i),
+                               g->env, a);
         }
     }
     return 0;
 }
 
-/* env_backend_var - apply one DADNS_DNS_BACKENDS_<NAME>_<KEY>=value (@entry from environ).
- * Variables that match no backend key are ignored. */
-static int env_backend_var(struct ctx *x, const char *entry)
+/* env_entry_var - apply one <g->env><NAME>_<KEY>=value (@entry from environ) to group @g.
+ * Variables that match no key of the group are ignored. */
+static int env_entry_var(struct ctx *x, const struct group *g, const char *entry_text)
 {
-    char var[160], ename[BACKEND_NAME_MAX + 1], kname[32], path[192];
-    const char *eq = strchr(entry, '='), *rest, *v;
+    char var[160], ename[ENTRY_NAME_MAX + 1], kname[32], path[192];
+    const char *eq = strchr(entry_text, '='), *rest, *v;
     const struct key *best = NULL;
-    size_t rlen, nlen = 0, i, bi;
+    size_t rlen, nlen = 0, i, bi, n;
     struct where w;
     int rc;
 
-    if (eq == NULL || (size_t)(eq - entry) >= sizeof(var))
+    if (eq == NULL || (size_t)(eq - entry_text) >= sizeof(var))
         return 0;
-    memcpy(var, entry, (size_t)(eq - entry));
-    var[eq - entry] = '\0';
+    memcpy(var, entry_text, (size_t)(eq - entry_text));
+    var[eq - entry_text] = '\0';
     v = eq + 1;
-    rest = var + sizeof(ENV_BACKENDS) - 1;
+    rest = var + strlen(g->env);
     rlen = strlen(rest);
-    /* the longest backend key that is a suffix "_<KEY>" after a non-empty name */
-    for (i = 0; i < N_BACKEND_KEYS; i++) {
-        size_t klen = strlen(backend_keys[i].name);
+    /* the longest key that is a suffix "_<KEY>" after a non-empty name */
+    for (i = 0; i < g->n_keys; i++) {
+        size_t klen = strlen(g->keys[i].name);
 
-        env_name(backend_keys[i].name, kname, sizeof(kname));
+        env_name(g->keys[i].name, kname, sizeof(kname));
         if (rlen < klen + 2 || rest[rlen - klen - 1] != '_' ||
             strcmp(rest + rlen - klen, kname) != 0)
             continue;
         if (best == NULL || klen > strlen(best->name)) {
-            best = &backend_keys[i];
+            best = &g->keys[i];
             nlen = rlen - klen - 1;
         }
     }
@@ -1041,80 +1168,102 @@ static int env_backend_var(struct ctx *x, const char *entry)
     w.line = 0;
     w.env = var;
     w.path = path;
-    if (nlen > BACKEND_NAME_MAX) {
-        snprintf(path, sizeof(path), "dns.backends");
-        return fail(x, &w, "backend name longer than %d characters", BACKEND_NAME_MAX);
+    if (nlen > ENTRY_NAME_MAX) {
+        snprintf(path, sizeof(path), "%s", g->path);
+        return fail(x, &w, "%s name longer than %d characters", g->noun, ENTRY_NAME_MAX);
     }
-    for (bi = 0; bi < x->c->n_backends; bi++) {
-        env_name(x->c->backends[bi].name, ename, sizeof(ename));
+    n = *count(x->c, g);
+    for (bi = 0; bi < n; bi++) {
+        env_name(entry_name(x->c, g, bi), ename, sizeof(ename));
         if (strlen(ename) == nlen && memcmp(ename, rest, nlen) == 0)
             break;
     }
-    if (bi == x->c->n_backends) {
+    if (bi == n) {
         for (i = 0; i < nlen; i++)
             ename[i] = (char)((rest[i] >= 'A' && rest[i] <= 'Z') ? rest[i] - 'A' + 'a' : rest[i]);
         ename[nlen] = '\0';
-        if (!valid_backend_name(ename, nlen)) {
-            snprintf(path, sizeof(path), "dns.backends");
-            return fail(x, &w, "invalid backend name \"%s\" (expected [a-z0-9][a-z0-9_-]{0,62})",
-                        ename);
+        if (!valid_entry_name(ename, nlen)) {
+            snprintf(path, sizeof(path), "%s", g->path);
+            return fail(x, &w, "invalid %s name \"%s\" (expected [a-z0-9][a-z0-9_-]{0,62})",
+                        g->noun, ename);
         }
-        rc = add_backend(x, ename, nlen, 0, &bi);
+        rc = add_entry(x, g, ename, nlen, 0, &bi);
         if (rc != 0)
             return rc;
     }
-    snprintf(path, sizeof(path), "dns.backends.%s.%s", x->c->backends[bi].name, best->name);
-    return set_value(x, best, &x->c->backends[bi], v, strlen(v), &w);
+    snprintf(path, sizeof(path), "%s.%s.%s", g->path, entry_name(x->c, g, bi), best->name);
+    return set_value(x, best, entry(x->c, g, bi), v, strlen(v), &w);
 }
 
-static int cmp_backend(const void *a, const void *b)
+/* cmp_entry - order of entries by name (every entry starts with its char *name). */
+static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const struct backend_conf *)a)->name, ((const struct backend_conf *)b)->name);
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int apply_env(struct ctx *x)
 {
+    size_t gi, n_file;
     char **ep;
     int rc;
 
     rc = env_top(x);
     if (rc != 0)
         return rc;
-    rc = env_collisions(x);
-    if (rc != 0)
-        return rc;
-    x->n_file_backends = x->c->n_backends;
-    for (ep = environ; ep != NULL && *ep != NULL; ep++) {
-        if (strncmp(*ep, ENV_BACKENDS, sizeof(ENV_BACKENDS) - 1) != 0)
-            continue;
-        rc = env_backend_var(x, *ep);
+    for (gi = 0; gi < N_GROUPS; gi++) {
+        const struct group *g = &groups[gi];
+
+        rc = env_collisions(x, g);
         if (rc != 0)
             return rc;
+        n_file = *count(x->c, g);
+        for (ep = environ; ep != NULL && *ep != NULL; ep++) {
+            if (strncmp(*ep, g->env, strlen(g->env)) != 0)
+                continue;
+            rc = env_entry_var(x, g, *ep);
+            if (rc != 0)
+                return rc;
+        }
+        /* entries created by the environment follow those of the file, sorted by name; their
+         * lines are all 0, so they need no reordering */
+        if (*count(x->c, g) > n_file + 1)
+            qsort(entry(x->c, g, n_file), *count(x->c, g) - n_file, g->size, cmp_entry);
     }
-    /* backends created by the environment follow those of the file, sorted by name; their
-     * bline entries are all 0, so they need no reordering */
-    if (x->c->n_backends > x->n_file_backends + 1)
-        qsort(x->c->backends + x->n_file_backends, x->c->n_backends - x->n_file_backends,
-              sizeof(struct backend_conf), cmp_backend);
     return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Cross-checks                                                                               */
 
-static int missing(struct ctx *x, size_t bi, const char *key)
-{
-    const char *name = x->c->backends[bi].name;
-    char ename[BACKEND_NAME_MAX + 1], ekey[32];
+/* entry_fail - DADNS_ECONFIG "<g->path>.<name>: text" about entry @i of group @g, at the file
+ * line of its name, or from the environment (then @hint, when not NULL, follows the text). */
+static int entry_fail(struct ctx *x, const struct group *g, size_t i, const char *hint,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-    if (x->bline[bi] != 0)
-        return fail_at(x, x->bline[bi], "dns.backends.%s: missing required key %s", name, key);
-    env_name(name, ename, sizeof(ename));
+static int entry_fail(struct ctx *x, const struct group *g, size_t i, const char *hint,
+                      const char *fmt, ...)
+{
+    unsigned long line = x->lines[g - groups][i];
+    char msg[300];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line != 0)
+        return fail_at(x, line, "%s.%s: %s", g->path, entry_name(x->c, g, i), msg);
+    return err_set(x->e, DADNS_ECONFIG, "environment: %s.%s: %s%s", g->path, entry_name(x->c, g, i),
+                   msg, hint != NULL ? hint : "");
+}
+
+static int missing(struct ctx *x, const struct group *g, size_t i, const char *key)
+{
+    char ename[ENTRY_NAME_MAX + 1], ekey[32], hint[160];
+
+    env_name(entry_name(x->c, g, i), ename, sizeof(ename));
     env_name(key, ekey, sizeof(ekey));
-    return err_set(x->e, DADNS_ECONFIG,
-                   "environment: dns.backends.%s: missing required key %s "
-                   "(set " ENV_BACKENDS "%s_%s)",
-                   name, key, ename, ekey);
+    snprintf(hint, sizeof(hint), " (set %s%s_%s)", g->env, ename, ekey);
+    return entry_fail(x, g, i, hint, "missing required key %s", key);
 }
 
 /* validate_mysql - the cross-checks of a coredns_mysql / powerdns_mysql backend, and its
@@ -1122,19 +1271,14 @@ static int missing(struct ctx *x, size_t bi, const char *key)
 static int validate_mysql(struct ctx *x, size_t bi)
 {
     struct backend_conf *b = &x->c->backends[bi];
+    const struct group *g = &groups[G_BACKENDS];
 
     if (b->user == NULL)
-        return missing(x, bi, "user");
+        return missing(x, g, bi, "user");
     if (b->database == NULL)
-        return missing(x, bi, "database");
-    if (b->host[0] == '\0' && b->socket[0] == '\0') {
-        if (x->bline[bi] != 0)
-            return fail_at(x, x->bline[bi], "dns.backends.%s: host is empty and socket is not set",
-                           b->name);
-        return err_set(x->e, DADNS_ECONFIG,
-                       "environment: dns.backends.%s: host is empty and socket is not set",
-                       b->name);
-    }
+        return missing(x, g, bi, "database");
+    if (b->host[0] == '\0' && b->socket[0] == '\0')
+        return entry_fail(x, g, bi, NULL, "host is empty and socket is not set");
     if (b->zones_table == NULL) {
         b->zones_table = strdup(b->type == BACKEND_COREDNS_MYSQL ? "zones" : "domains");
         if (b->zones_table == NULL)
@@ -1143,9 +1287,39 @@ static int validate_mysql(struct ctx *x, size_t bi)
     return 0;
 }
 
+/* validate_servers - every DirectAdmin server has host and user; hostname defaults to host and
+ * is unique (case-insensitively). */
+static int validate_servers(struct ctx *x)
+{
+    const struct group *g = &groups[G_SERVERS];
+    size_t i, j;
+
+    for (i = 0; i < x->c->n_da_servers; i++) {
+        struct da_server_conf *s = &x->c->da_servers[i];
+
+        if (s->host == NULL)
+            return missing(x, g, i, "host");
+        if (s->user == NULL)
+            return missing(x, g, i, "user");
+        if (s->hostname == NULL) {
+            s->hostname = strdup(s->host);
+            if (s->hostname == NULL)
+                return nomem(x);
+        }
+        for (j = 0; j < i; j++)
+            if (strcasecmp(x->c->da_servers[j].hostname, s->hostname) == 0)
+                return entry_fail(x, g, i, NULL,
+                                  "hostname \"%s\" is also the hostname of %s.%s (each server "
+                                  "needs its own: it tells which server owns a zone)",
+                                  s->hostname, g->path, x->c->da_servers[j].name);
+    }
+    return 0;
+}
+
 static int validate(struct ctx *x)
 {
     const struct config *c = x->c;
+    const struct group *g = &groups[G_BACKENDS];
     size_t i, bi = 0, ti = 0;
     int rc;
 
@@ -1153,12 +1327,12 @@ static int validate(struct ctx *x)
         const struct backend_conf *b = &c->backends[i];
 
         if (b->type == 0)
-            return missing(x, i, "type");
+            return missing(x, g, i, "type");
         if (b->type == BACKEND_BIND) {
             if (b->zones_dir == NULL)
-                return missing(x, i, "zones_dir");
+                return missing(x, g, i, "zones_dir");
             if (b->named_conf == NULL)
-                return missing(x, i, "named_conf");
+                return missing(x, g, i, "named_conf");
         }
         if (b->type == BACKEND_COREDNS_MYSQL || b->type == BACKEND_POWERDNS_MYSQL) {
             rc = validate_mysql(x, i);
@@ -1166,6 +1340,9 @@ static int validate(struct ctx *x)
                 return rc;
         }
     }
+    rc = validate_servers(x);
+    if (rc != 0)
+        return rc;
     if (c->block_ms >= c->redis_timeout_ms) {
         find_top_key("writer", "block_ms", 8, &bi);
         find_top_key("redis", "timeout_ms", 10, &ti);
@@ -1197,6 +1374,7 @@ int config_load(const char *path, struct config **out, struct err *e)
 {
     struct ctx x;
     struct buf text;
+    size_t gi;
     int rc;
 
     *out = NULL;
@@ -1235,7 +1413,8 @@ int config_load(const char *path, struct config **out, struct err *e)
     x.c = NULL;
 out:
     config_free(x.c);
-    free(x.bline);
+    for (gi = 0; gi < N_GROUPS; gi++)
+        free(x.lines[gi]);
     buf_free(&text);
     return rc;
 }
@@ -1249,9 +1428,8 @@ void config_free(struct config *c)
     for (i = 0; i < N_TOP; i++)
         if (top_keys[i].kind == KIND_STR)
             free(*(char **)(void *)((char *)c + top_keys[i].off));
-    for (i = 0; i < c->n_backends; i++)
-        backend_release(&c->backends[i]);
-    free(c->backends);
+    for (i = 0; i < N_GROUPS; i++)
+        entries_release(c, &groups[i]);
     free(c->path);
     free(c);
 }
@@ -1265,5 +1443,17 @@ const struct backend_conf *config_backend(const struct config *c, const char *na
     for (i = 0; i < c->n_backends; i++)
         if (strcmp(c->backends[i].name, name) == 0)
             return &c->backends[i];
+    return NULL;
+}
+
+const struct da_server_conf *config_da_server(const struct config *c, const char *name)
+{
+    size_t i;
+
+    if (c == NULL || name == NULL)
+        return NULL;
+    for (i = 0; i < c->n_da_servers; i++)
+        if (strcmp(c->da_servers[i].name, name) == 0)
+            return &c->da_servers[i];
     return NULL;
 }

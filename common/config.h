@@ -59,6 +59,26 @@ struct backend_conf {
     char *managed_by;      /* "managed_by": ownership marker, 1-40 characters, default "dadns" */
 };
 
+/* One entry of directadmin.servers: a DirectAdmin server the reconciler lists zones from.
+ * Strings are owned by the config and never NULL after a successful config_load. The first
+ * member is the name, like struct backend_conf (config.c relies on it). */
+struct da_server_conf {
+    char *name;      /* the key under directadmin.servers, [a-z0-9][a-z0-9_-]{0,62} */
+    char *host;      /* "host": DA's address: a host name, IPv4 or IPv6 literal (required) */
+    int port;        /* "port": 1-65535, default 2222 */
+    char *user;      /* "user": an admin-level DA account (required) */
+    char *password;  /* "password": default "" */
+    bool tls;        /* "tls": https (default true) or plain http */
+    bool tls_verify; /* "tls_verify": verify DA's certificate and name, default true */
+    int timeout_s;   /* "timeout_s": limit of each HTTP request, 1-3600, default 30 */
+    char *hostname;  /* "hostname": the DA server's own host name as recorded as the zones'
+                        owner (the hostname= DA sends with its pushes), 1-255 printable ASCII
+                        without blanks, quotes or '\'; default = host. Unique among the
+                        servers, case-insensitively */
+    int page_size;   /* "page_size": zones per page of the JSON listing (ipp), 1-100000,
+                        default 1000 */
+};
+
 struct config {
     char *path; /* file that was read, or "(defaults)" when none */
 
@@ -122,18 +142,22 @@ struct config {
 
     struct backend_conf *backends; /* dns.backends in file order, then env-created ones by name */
     size_t n_backends;
+
+    struct da_server_conf *da_servers; /* directadmin.servers, ordered like backends */
+    size_t n_da_servers;
 };
 
 /* config_load - start from the embedded defaults, read @path (NULL or "" = no file: defaults
  * only), then apply DADNS_* variables from the environment, then validate.
  *
  * The file: one YAML document whose top level is a mapping with the sections app, log, redis,
- * writer, metrics, reconciler and dns (each may be empty or null); dns has the one key "backends",
- * a mapping of backend name -> mapping of backend keys. Backend names match
- * [a-z0-9][a-z0-9_-]{0,62} and keep their file order. Integers are decimal (quoted or not) within
- * the ranges above; booleans are true/false/yes/no/on/off/1/0 (any case); a YAML null, mapping or
- * sequence where a value is expected is an error; strings must not contain control characters.
- * Duplicate keys, unknown keys and a second document are errors.
+ * writer, metrics, reconciler, dns and directadmin (each may be empty or null); dns has the one
+ * key "backends", a mapping of backend name -> mapping of backend keys; directadmin has the one
+ * key "servers", a mapping of server name -> mapping of server keys. Backend and server names
+ * match [a-z0-9][a-z0-9_-]{0,62} and keep their file order. Integers are decimal (quoted or not)
+ * within the ranges above; booleans are true/false/yes/no/on/off/1/0 (any case); a YAML null,
+ * mapping or sequence where a value is expected is an error; strings must not contain control
+ * characters. Duplicate keys, unknown keys and a second document are errors.
  *
  * The environment: the variable for key a.b.c is DADNS_A_B_C in upper case with '.' and '-'
  * turned into '_', e.g. DADNS_APP_AUTH_PASSWORD, DADNS_REDIS_PORT,
@@ -142,21 +166,25 @@ struct config {
  * variable is the key, so names containing '_' work; <NAME> selects the backend whose name,
  * so spelled, is <NAME> (two backends that would share a spelling, such as a-b and a_b, are an
  * error); a backend named only in the environment is created with the lower-cased <NAME> as
- * its name, after those of the file, sorted by name. DADNS_* variables that match no key are
- * ignored on purpose: other tools (tests, scripts) use the prefix too, so a misspelled
- * variable is silently without effect.
+ * its name, after those of the file, sorted by name. DirectAdmin servers work the same way
+ * with DADNS_DIRECTADMIN_SERVERS_<NAME>_<KEY>, e.g. DADNS_DIRECTADMIN_SERVERS_DA1_PASSWORD. DADNS_*
+ * variables that match no key are ignored on purpose: other tools (tests, scripts) use the prefix
+ * too, so a misspelled variable is silently without effect.
  *
  * Validation: every backend needs "type"; type bind needs zones_dir and named_conf (absolute
  * paths without '"' or '\'); types coredns_mysql and powerdns_mysql need user and database,
  * and host unless socket is set; table names match [A-Za-z0-9_]{1,64} (they are put into SQL
  * text), managed_by has 1-40 characters; writer.block_ms must be less than redis.timeout_ms.
- * Keys of one type are accepted (and ignored) in a backend of another type.
+ * Keys of one type are accepted (and ignored) in a backend of another type. Every DirectAdmin
+ * server needs host and user; its hostname defaults to its host and no two servers may share
+ * a hostname (compared case-insensitively), since it says which server owns a stored zone.
  *
  * Errors are DADNS_ECONFIG (DADNS_ENOMEM when out of memory) with @e->text naming the file,
  * line and key, or the variable, and @e->line set for file errors, e.g.
  *   "dadns.yaml:12: app.listen_port: expected an integer 1-65535, got \"abc\""
  *   "dadns.yaml:7: unknown key app.listn_port"
  *   "dadns.yaml:3: dns.backends.bind: missing required key zones_dir"
+ *   "dadns.yaml:9: directadmin.servers.da1: missing required key host"
  *   "environment DADNS_REDIS_PORT: expected an integer 1-65535, got \"x\""
  *   "cannot read dadns.yaml: No such file or directory"
  * The file name in messages is @path as given. Files over 1 MiB are refused.
@@ -170,5 +198,9 @@ void config_free(struct config *c);
 /* config_backend - the backend named @name (exact match), borrowed from @c (valid until
  * config_free), or NULL when there is none or either argument is NULL. */
 const struct backend_conf *config_backend(const struct config *c, const char *name);
+
+/* config_da_server - the DirectAdmin server named @name (exact match), borrowed from @c (valid
+ * until config_free), or NULL when there is none or either argument is NULL. */
+const struct da_server_conf *config_da_server(const struct config *c, const char *name);
 
 #endif

@@ -148,6 +148,8 @@ static void check_defaults(const struct config *c)
     ck_assert_int_eq(c->block_ms, 2000);
     ck_assert_int_eq(c->retry_interval_s, 5);
     ck_assert_uint_eq(c->n_backends, 0);
+    ck_assert_uint_eq(c->n_da_servers, 0);
+    ck_assert_ptr_null(c->da_servers);
 }
 
 START_TEST(defaults_no_file)
@@ -189,7 +191,8 @@ END_TEST
 
 START_TEST(defaults_null_sections)
 {
-    struct config *c = load_ok("app:\nlog: ~\nredis: null\nwriter:\ndns:\n  backends:\n");
+    struct config *c = load_ok("app:\nlog: ~\nredis: null\nwriter:\ndns:\n  backends:\n"
+                               "directadmin:\n");
 
     check_defaults(c);
     config_free(c);
@@ -206,6 +209,12 @@ START_TEST(defaults_free_and_lookup)
     ck_assert_int_eq(config_load(NULL, &c, &e), 0);
     ck_assert_ptr_null(config_backend(c, "bind"));
     ck_assert_ptr_null(config_backend(c, NULL));
+    ck_assert_ptr_null(config_da_server(NULL, "da1"));
+    ck_assert_ptr_null(config_da_server(c, "da1"));
+    ck_assert_ptr_null(config_da_server(c, NULL));
+    config_free(c);
+    c = load_ok("directadmin:\n  servers:\n");
+    check_defaults(c);
     config_free(c);
 }
 END_TEST
@@ -988,6 +997,246 @@ START_TEST(mysql_env)
 }
 END_TEST
 
+/* ---- directadmin servers ----------------------------------------------------------------- */
+
+START_TEST(da_good)
+{
+    const struct da_server_conf *s;
+    struct config *c = NULL;
+    struct err e;
+
+    ck_assert_int_eq(config_load(data("directadmin.yaml"), &c, &e), 0);
+    ck_assert_int_eq(c->rec_max_delete_percent, 20);
+    ck_assert_uint_eq(c->n_da_servers, 2);
+    ck_assert_uint_eq(c->n_backends, 0);
+    s = &c->da_servers[0];
+    ck_assert_ptr_eq(config_da_server(c, "da1"), s);
+    ck_assert_str_eq(s->name, "da1");
+    ck_assert_str_eq(s->host, "da1.example.net");
+    ck_assert_int_eq(s->port, 2223);
+    ck_assert_str_eq(s->user, "admin");
+    ck_assert_str_eq(s->password, "s3cret: with colon");
+    ck_assert(!s->tls);
+    ck_assert(!s->tls_verify);
+    ck_assert_int_eq(s->timeout_s, 5);
+    ck_assert_str_eq(s->hostname, "server1.example.net");
+    ck_assert_int_eq(s->page_size, 250);
+    /* the defaults */
+    s = &c->da_servers[1];
+    ck_assert_ptr_eq(config_da_server(c, "da-2"), s);
+    ck_assert_str_eq(s->name, "da-2");
+    ck_assert_str_eq(s->host, "192.0.2.10");
+    ck_assert_int_eq(s->port, 2222);
+    ck_assert_str_eq(s->user, "reseller");
+    ck_assert_str_eq(s->password, "");
+    ck_assert(s->tls);
+    ck_assert(s->tls_verify);
+    ck_assert_int_eq(s->timeout_s, 30);
+    ck_assert_str_eq(s->hostname, "192.0.2.10");
+    ck_assert_int_eq(s->page_size, 1000);
+    ck_assert_ptr_null(config_da_server(c, "da2"));
+    config_free(c);
+
+    /* hosts: names, IPv4, IPv6 with and without brackets */
+    c = load_ok("directadmin:\n  servers:\n"
+                "    a: {host: '::1', user: u}\n"
+                "    b: {host: '[2001:db8::1]', user: u}\n"
+                "    c: {host: my_host-1.example, user: u}\n"
+                "    d: {host: localhost, user: u, hostname: '[x]:1'}\n");
+    ck_assert_str_eq(c->da_servers[0].host, "::1");
+    ck_assert_str_eq(c->da_servers[0].hostname, "::1");
+    ck_assert_str_eq(c->da_servers[1].host, "[2001:db8::1]");
+    ck_assert_str_eq(c->da_servers[2].host, "my_host-1.example");
+    ck_assert_str_eq(c->da_servers[3].hostname, "[x]:1");
+    config_free(c);
+}
+END_TEST
+
+START_TEST(da_missing_required)
+{
+    struct config *c = NULL;
+    struct err e;
+    char want[PATH_MAX + 128];
+
+    ck_assert_int_eq(config_load(data("directadmin_missing_user.yaml"), &c, &e), DADNS_ECONFIG);
+    snprintf(want, sizeof(want), "%s:4: directadmin.servers.da1: missing required key user",
+             data("directadmin_missing_user.yaml"));
+    ck_assert_str_eq(e.text, want);
+    ck_assert_uint_eq(e.line, 4);
+
+    expect_fail("directadmin:\n  servers:\n    da1:\n", "3: directadmin.servers.da1: missing "
+                                                        "required key host");
+    expect_fail("directadmin:\n  servers:\n    da1: {user: admin}\n",
+                "3: directadmin.servers.da1: missing required key host");
+    expect_fail("directadmin:\n  servers:\n    da1: {host: h, user: ''}\n",
+                "3: directadmin.servers.da1.user: must not be empty");
+}
+END_TEST
+
+START_TEST(da_keys_and_names)
+{
+    expect_fail("directadmin:\n  server: {}\n", "2: unknown key directadmin.server");
+    expect_fail("directadmin:\n  servers:\n    da1:\n      host: h\n      passwd: x\n",
+                "5: unknown key directadmin.servers.da1.passwd");
+    expect_fail("directadmin:\n  servers:\n    da1: {host: h, user: u}\n    da1: {host: h}\n",
+                "4: duplicate key directadmin.servers.da1 (first at line 3)");
+    expect_fail("directadmin:\n  servers:\n    DA1: {host: h, user: u}\n",
+                "3: directadmin.servers: invalid server name \"DA1\" (expected "
+                "[a-z0-9][a-z0-9_-]{0,62})");
+    expect_fail("directadmin: [a]\n", "1: directadmin: expected a mapping, got a sequence");
+    expect_fail("directadmin:\n  servers: x\n",
+                "2: directadmin.servers: expected a mapping, got a scalar");
+    expect_fail("directadmin:\n  servers:\n    da1: 1\n",
+                "3: directadmin.servers.da1: expected a mapping, got a scalar");
+    expect_fail("directadmin:\n  servers:\n    a-b: {host: h, user: u}\n"
+                "    a_b: {host: i, user: u}\n",
+                "4: directadmin.servers.a-b and directadmin.servers.a_b would share the "
+                "environment variables DADNS_DIRECTADMIN_SERVERS_A_B_*");
+}
+END_TEST
+
+START_TEST(da_values)
+{
+    static const struct {
+        const char *kv;   /* "key: value" inside the server */
+        const char *want; /* message after "4: directadmin.servers.da1." */
+    } bad[] = {
+        {"port: 0", "port: expected an integer 1-65535, got \"0\""},
+        {"port: 65536", "port: expected an integer 1-65535, got \"65536\""},
+        {"timeout_s: 0", "timeout_s: expected an integer 1-3600, got \"0\""},
+        {"timeout_s: 3601", "timeout_s: expected an integer 1-3600, got \"3601\""},
+        {"page_size: 0", "page_size: expected an integer 1-100000, got \"0\""},
+        {"page_size: 100001", "page_size: expected an integer 1-100000, got \"100001\""},
+        {"tls: maybe", "tls: expected a boolean (true/false/yes/no/on/off/1/0), got \"maybe\""},
+        {"tls_verify: 2", "tls_verify: expected a boolean (true/false/yes/no/on/off/1/0), got "
+                          "\"2\""},
+        {"host: ''", "host: expected a host name or IP address, got \"\""},
+        {"host: http://da", "host: expected a host name or IP address, got \"http://da\""},
+        {"host: 'da.example:2222'",
+         "host: expected a host name or IP address, got \"da.example:2222\""},
+        {"host: 'a b'", "host: expected a host name or IP address, got \"a b\""},
+        {"host: 'a/b'", "host: expected a host name or IP address, got \"a/b\""},
+        {"host: 'u@h'", "host: expected a host name or IP address, got \"u@h\""},
+        {"host: '-h'", "host: expected a host name or IP address, got \"-h\""},
+        {"host: '[]'", "host: expected a host name or IP address, got \"[]\""},
+        {"host: '[h]'", "host: expected a host name or IP address, got \"[h]\""},
+        {"host: ~", "host: expected a host name or IP address, got null"},
+        {"hostname: ''", "hostname: must not be empty"},
+        {"hostname: 'a b'",
+         "hostname: blanks, quotes, '\\' and non-ASCII are not allowed, got \"a b\""},
+        {"hostname: 'a\"b'",
+         "hostname: blanks, quotes, '\\' and non-ASCII are not allowed, got \"a\\\"b\""},
+        {"hostname: \"a'b\"",
+         "hostname: blanks, quotes, '\\' and non-ASCII are not allowed, got \"a'b\""},
+        {"hostname: 'h\\'", "hostname: blanks, quotes, '\\' and non-ASCII are not allowed, got "
+                            "\"h\\\\\""},
+        {"hostname: \"a\\tb\"", "hostname: control characters are not allowed, got \"a\\x09b\""},
+        {"password: {a: 1}", "password: expected a string, got a mapping"},
+    };
+    char text[256], want[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "directadmin:\n  servers:\n    da1:\n      %s\n", bad[i].kv);
+        snprintf(want, sizeof(want), "4: directadmin.servers.da1.%s", bad[i].want);
+        expect_fail(text, want);
+    }
+}
+END_TEST
+
+START_TEST(da_hostname_unique)
+{
+    struct config *c;
+
+    expect_fail("directadmin:\n  servers:\n    a: {host: h1, user: u, hostname: da.example}\n"
+                "    b: {host: h2, user: u, hostname: DA.Example}\n",
+                "4: directadmin.servers.b: hostname \"DA.Example\" is also the hostname of "
+                "directadmin.servers.a (each server needs its own: it tells which server owns "
+                "a zone)");
+    /* the default hostname (= host) counts */
+    expect_fail("directadmin:\n  servers:\n    a: {host: h1, user: u}\n"
+                "    b: {host: h2, user: u, hostname: h1}\n",
+                "4: directadmin.servers.b: hostname \"h1\" is also the hostname of "
+                "directadmin.servers.a (each server needs its own: it tells which server owns "
+                "a zone)");
+    /* the same host twice with distinct hostnames is fine (two ports, a proxy...) */
+    c = load_ok("directadmin:\n  servers:\n    a: {host: h1, user: u}\n"
+                "    b: {host: h1, port: 2223, user: u, hostname: h1b}\n");
+    ck_assert_uint_eq(c->n_da_servers, 2);
+    config_free(c);
+}
+END_TEST
+
+START_TEST(da_env)
+{
+    struct config *c = NULL;
+    struct err e;
+
+    /* overrides of the file's servers, including keys that end in another key's name */
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA1_PASSWORD", "from env", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA1_TLS", "yes", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA1_TLS_VERIFY", "off", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA_2_HOSTNAME", "da2.example.net", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA_2_HOST", "da2.internal", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA_2_PAGE_SIZE", "100000", 1);
+    ck_assert_int_eq(config_load(data("directadmin.yaml"), &c, &e), 0);
+    ck_assert_str_eq(config_da_server(c, "da1")->password, "from env");
+    ck_assert(config_da_server(c, "da1")->tls);
+    ck_assert(!config_da_server(c, "da1")->tls_verify);
+    ck_assert_str_eq(config_da_server(c, "da-2")->hostname, "da2.example.net");
+    ck_assert_str_eq(config_da_server(c, "da-2")->host, "da2.internal");
+    ck_assert_int_eq(config_da_server(c, "da-2")->page_size, 100000);
+    ck_assert_uint_eq(c->n_backends, 0);
+    config_free(c);
+    clear_env();
+
+    /* servers made of variables only: after the file's, sorted by name */
+    setenv("DADNS_DIRECTADMIN_SERVERS_ZZ_HOST", "zz.example", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_ZZ_USER", "admin", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_MY_TLS_HOST", "my.example", 1);
+    expect_env_fail(NULL, "environment: directadmin.servers.my_tls: missing required key user "
+                          "(set DADNS_DIRECTADMIN_SERVERS_MY_TLS_USER)");
+    setenv("DADNS_DIRECTADMIN_SERVERS_MY_TLS_USER", "admin", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_MY_TLS_TLS", "0", 1);
+    ck_assert_int_eq(config_load(data("directadmin.yaml"), &c, &e), 0);
+    ck_assert_uint_eq(c->n_da_servers, 4);
+    ck_assert_str_eq(c->da_servers[0].name, "da1");
+    ck_assert_str_eq(c->da_servers[1].name, "da-2");
+    ck_assert_str_eq(c->da_servers[2].name, "my_tls");
+    ck_assert_str_eq(c->da_servers[3].name, "zz");
+    ck_assert(!c->da_servers[2].tls);
+    ck_assert_str_eq(c->da_servers[2].hostname, "my.example");
+    ck_assert_str_eq(c->da_servers[3].host, "zz.example");
+    ck_assert(c->da_servers[3].tls);
+    config_free(c);
+    clear_env();
+
+    setenv("DADNS_DIRECTADMIN_SERVERS_DA1_TIMEOUT_S", "0", 1);
+    expect_env_fail(NULL, "environment DADNS_DIRECTADMIN_SERVERS_DA1_TIMEOUT_S: expected an "
+                          "integer 1-3600, got \"0\"");
+    clear_env();
+    setenv("DADNS_DIRECTADMIN_SERVERS__X_HOST", "h", 1);
+    expect_env_fail(NULL, "environment DADNS_DIRECTADMIN_SERVERS__X_HOST: invalid server name "
+                          "\"_x\" (expected [a-z0-9][a-z0-9_-]{0,62})");
+    clear_env();
+    setenv("DADNS_DIRECTADMIN_SERVERS_A_HOST", "h", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_A_USER", "u", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_B_HOST", "H", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_B_USER", "u", 1);
+    expect_env_fail(NULL, "environment: directadmin.servers.b: hostname \"H\" is also the "
+                          "hostname of directadmin.servers.a (each server needs its own: it "
+                          "tells which server owns a zone)");
+    clear_env();
+    /* not ours: ignored */
+    setenv("DADNS_DIRECTADMIN_SERVERS_HOST", "h", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_A_PASSWD", "h", 1);
+    setenv("DADNS_DIRECTADMIN_SERVERS_a_HOST", "h", 1);
+    ck_assert_int_eq(config_load(NULL, &c, &e), 0);
+    ck_assert_uint_eq(c->n_da_servers, 0);
+    config_free(c);
+}
+END_TEST
+
 /* ---- environment ------------------------------------------------------------------------- */
 
 START_TEST(env_overrides_file)
@@ -1223,6 +1472,15 @@ static Suite *config_suite(void)
     tcase_add_test(tc, mysql_table_names);
     tcase_add_test(tc, mysql_values);
     tcase_add_test(tc, mysql_env);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("directadmin");
+    tcase_add_test(tc, da_good);
+    tcase_add_test(tc, da_missing_required);
+    tcase_add_test(tc, da_keys_and_names);
+    tcase_add_test(tc, da_values);
+    tcase_add_test(tc, da_hostname_unique);
+    tcase_add_test(tc, da_env);
     suite_add_tcase(s, tc);
 
     tc = tcase("environment");
