@@ -31,6 +31,7 @@ done
 mkdir -p "$STATE"
 STATE="$(cd "$STATE" && pwd)"
 STACK_USE_ENV=1
+STACK_SPOOL=1 # ingest spools pushes in $STATE/spool while Redis is down
 stack_init "$STATE"
 
 for p in "$REDIS_PORT" "$DNS_PORT" "$RNDC_PORT" "$INGEST_PORT"; do
@@ -93,7 +94,7 @@ Push a zone by hand (what DirectAdmin does):
 Test the login like DirectAdmin does:
   curl -u '$AUTH_USER:$AUTH_PASS' http://127.0.0.1:$INGEST_PORT/CMD_API_LOGIN_TEST
 
-Logs: $STATE/logs/{ingest,writer,named,redis}.log
+Logs: $STATE/logs/{ingest,writer,named,redis}.log   Spool (pushes while Redis is down): $STATE/spool
 Config: $DADNS_CONF   Redis: redis-cli -p $REDIS_PORT   rndc: rndc -c $RNDC_CONF status
 Press Ctrl-C to stop.
 EOF

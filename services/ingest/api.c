@@ -9,13 +9,14 @@
 #include "answer.h"
 #include "log.h"
 
-int api_worker_new(const struct config *cfg, struct api_worker **out)
+int api_worker_new(const struct config *cfg, struct spooler *sl, struct api_worker **out)
 {
     struct api_worker *w = calloc(1, sizeof(*w));
     int rc;
 
     if (w == NULL)
         return DADNS_ENOMEM;
+    w->sl = sl;
     rc = store_new(cfg, "dadns-ingest", &w->store);
     if (rc == 0)
         rc = zone_checker_new(&w->zc);
@@ -53,6 +54,22 @@ static void store_failed(struct buf *out, int *status, const char *what, const s
     *status = 503;
 }
 
+/* The answer for a write that was neither stored nor spooled: 503, with the reason. Spool
+ * failures (full, write or fsync failed, stuck) say so; Redis failures as store_failed. */
+static void write_failed(struct buf *out, int *status, const char *what, int rc,
+                         const struct err *e)
+{
+    char text[700];
+
+    if (rc == DADNS_EREDIS || rc == DADNS_EREPLY) {
+        store_failed(out, status, what, e);
+        return;
+    }
+    snprintf(text, sizeof(text), "%s: %s", what, e->text);
+    api_error(out, text);
+    *status = 503;
+}
+
 static void do_exists(const struct config *cfg, struct api_worker *w, const struct da_request *req,
                       const char *peer, struct buf *out, int *status)
 {
@@ -62,10 +79,28 @@ static void do_exists(const struct config *cfg, struct api_worker *w, const stru
     int rc;
 
     err_clear(&e);
+    if (spooler_busy(w->sl, e.text, sizeof(e.text))) {
+        /* Redis does not hold every accepted change yet: any answer could be wrong. */
+        snprintf(text, sizeof(text), "Domain check unavailable, try again: %s", e.text);
+        log_msg(LOG_WARN, "exists not answered", "zone", req->zone, "peer", peer, "reason", e.text,
+                NULL);
+        api_error(out, text);
+        *status = 503;
+        return;
+    }
     rc = store_exists(w->store, req->zone, req->check_parent, &own, &e);
     if (rc != 0) {
         log_msg(LOG_ERROR, "exists failed", "zone", req->zone, "peer", peer, "reason", e.text,
                 NULL);
+        if (rc == DADNS_EREDIS) {
+            snprintf(text, sizeof(text),
+                     "Domain check unavailable: Redis cannot be reached, so whether the domain "
+                     "exists is unknown; try again (%.300s)",
+                     e.text);
+            api_error(out, text);
+            *status = 503;
+            return;
+        }
         store_failed(out, status, "Domain check failed", &e);
         return;
     }
@@ -96,7 +131,7 @@ static void do_rawsave(struct api_worker *w, const struct da_request *req, const
     struct store_save_result res;
     struct err e;
     char text[700], vbuf[24], sbuf[16];
-    int rc;
+    int rc, spooled = 0;
 
     err_clear(&e);
     rc = zone_check(w->zc, req->zone, req->body, req->body_len, &info, &e);
@@ -108,16 +143,23 @@ static void do_rawsave(struct api_worker *w, const struct da_request *req, const
         *status = 400;
         return;
     }
-    rc = store_save(w->store, req->zone, req->body, req->body_len, info.serial, req->host,
-                    req->user, &res, &e);
+    rc = spooler_save(w->sl, w->store, req->zone, req->body, req->body_len, info.serial, req->host,
+                      req->user, &res, &spooled, &e);
     if (rc != 0) {
         log_msg(LOG_ERROR, "push not stored", "zone", req->zone, "peer", peer, "reason", e.text,
                 NULL);
-        store_failed(out, status, "Zone not stored", &e);
+        write_failed(out, status, "Zone not stored", rc, &e);
+        return;
+    }
+    snprintf(sbuf, sizeof(sbuf), "%" PRIu32, info.serial);
+    if (spooled) {
+        /* Durable in the spool (fsynced): replayed into Redis in order once it answers. */
+        log_msg(LOG_INFO, "push spooled", "zone", req->zone, "serial", sbuf, "host", req->host,
+                "user", req->user, "peer", peer, NULL);
+        answer_add(out, "error", "0");
         return;
     }
     snprintf(vbuf, sizeof(vbuf), "%" PRIu64, res.version);
-    snprintf(sbuf, sizeof(sbuf), "%" PRIu32, info.serial);
     if (res.prev_host[0] != '\0' && strcmp(res.prev_host, req->host) != 0)
         log_msg(LOG_INFO, "zone ownership moved", "zone", req->zone, "from", res.prev_host, "to",
                 req->host, NULL);
@@ -135,8 +177,8 @@ static void do_delete(struct api_worker *w, const struct da_request *req, const 
     struct buf kept;
     struct err e;
     size_t i, ndel = 0, nkept = 0;
-    char vbuf[24];
-    int rc;
+    char vbuf[24], nbuf[24];
+    int rc, spooled = 0;
 
     err_clear(&e);
     buf_init(&kept, 4096);
@@ -149,11 +191,20 @@ static void do_delete(struct api_worker *w, const struct da_request *req, const 
     }
     for (i = 0; i < req->nzones; i++)
         zones[i] = req->zones[i];
-    rc = store_delete(w->store, zones, req->nzones, req->host, req->user, res, &e);
+    rc = spooler_delete(w->sl, w->store, zones, req->nzones, req->host, req->user, res, &spooled,
+                        &e);
     if (rc != 0) {
         log_msg(LOG_ERROR, "delete not stored", "zone", zones[0], "peer", peer, "reason", e.text,
                 NULL);
-        store_failed(out, status, "Delete not stored", &e);
+        write_failed(out, status, "Delete not stored", rc, &e);
+        goto out;
+    }
+    if (spooled) {
+        /* Ownership is checked when the spool is replayed (a refusal is logged then). */
+        snprintf(nbuf, sizeof(nbuf), "%zu", req->nzones);
+        log_msg(LOG_INFO, "delete spooled", "zone", zones[0], "zones", nbuf, "host", req->host,
+                "user", req->user, "peer", peer, NULL);
+        answer_add(out, "error", "0");
         goto out;
     }
     for (i = 0; i < req->nzones; i++) {
@@ -193,8 +244,6 @@ out:
 void api_handle(const struct config *cfg, struct api_worker *w, const struct da_request *req,
                 const char *peer, struct buf *out, int *status)
 {
-    struct err e;
-
     buf_reset(out);
     *status = 200;
     switch (req->action) {
@@ -202,13 +251,7 @@ void api_handle(const struct config *cfg, struct api_worker *w, const struct da_
         buf_appends(out, "ok\n");
         break;
     case DA_READYZ:
-        err_clear(&e);
-        if (store_ping(w->store, &e) != 0) {
-            *status = 503;
-            buf_printf(out, "not ready: %s\n", e.text);
-        } else {
-            buf_appends(out, "ready\n");
-        }
+        spooler_ready(w->sl, w->store, out, status);
         break;
     case DA_LOGIN_TEST:
         answer_add(out, "error", "0");

@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "config.h"
 #include "request.h"
+#include "spooler.h"
 #include "store.h"
 #include "zone.h"
 
@@ -15,10 +16,12 @@
 struct api_worker {
     struct store *store;     /* owned: this thread's Redis connection */
     struct zone_checker *zc; /* owned: this thread's zone parser */
+    struct spooler *sl;      /* borrowed: the process's spooler (shared, thread-safe) */
 };
 
-/* api_worker_new - resources for one worker thread. Free with api_worker_free. */
-int api_worker_new(const struct config *cfg, struct api_worker **out);
+/* api_worker_new - resources for one worker thread; rawsave and delete go through @sl
+ * (borrowed, must outlive the worker). Free with api_worker_free. */
+int api_worker_new(const struct config *cfg, struct spooler *sl, struct api_worker **out);
 
 /* api_worker_free - release @w; NULL is fine. */
 void api_worker_free(struct api_worker *w);

@@ -19,6 +19,7 @@
 struct http_server {
     struct MHD_Daemon *daemon;
     const struct config *cfg;
+    struct spooler *sl; /* borrowed */
 };
 
 /* Per-request state kept between the access handler's calls. */
@@ -41,13 +42,13 @@ static void worker_key_init(void)
     pthread_key_create(&worker_key, worker_destroy);
 }
 
-static struct api_worker *thread_worker(const struct config *cfg)
+static struct api_worker *thread_worker(const struct http_server *s)
 {
     struct api_worker *w;
 
     pthread_once(&worker_once, worker_key_init);
     w = pthread_getspecific(worker_key);
-    if (w == NULL && api_worker_new(cfg, &w) == 0)
+    if (w == NULL && api_worker_new(s->cfg, s->sl, &w) == 0)
         pthread_setspecific(worker_key, w);
     return w;
 }
@@ -244,7 +245,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         ret = send_error(conn, status, e.text);
         goto out;
     }
-    w = thread_worker(cfg);
+    w = thread_worker(s);
     if (w == NULL) {
         request_clear(&req);
         ret = send_error(conn, 503, "Server out of memory");
@@ -287,7 +288,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_WARN, "http server", "detail", text, NULL);
 }
 
-int http_start(const struct config *cfg, struct http_server **out, struct err *e)
+int http_start(const struct config *cfg, struct spooler *sl, struct http_server **out,
+               struct err *e)
 {
     struct http_server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
@@ -297,6 +299,7 @@ int http_start(const struct config *cfg, struct http_server **out, struct err *e
     if (s == NULL)
         return err_set(e, DADNS_ENOMEM, "out of memory");
     s->cfg = cfg;
+    s->sl = sl;
     memset(&ss, 0, sizeof(ss));
     if (strchr(cfg->listen_addr, ':') != NULL) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;

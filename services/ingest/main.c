@@ -1,4 +1,5 @@
-/* main.c -- dadns-ingest: arguments, configuration, signals; the server is http.c. */
+/* main.c -- dadns-ingest: arguments, configuration, signals; the server is http.c, the spool
+ * spooler.c. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "spooler.h"
 
 static void usage(FILE *f)
 {
@@ -22,6 +24,7 @@ int main(int argc, char **argv)
     const char *path = NULL;
     struct config *cfg = NULL;
     struct http_server *srv = NULL;
+    struct spooler *sl = NULL;
     struct err e;
     sigset_t sigs;
     char port[16];
@@ -62,7 +65,13 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (http_start(cfg, &srv, &e) != 0) {
+    /* The spool (and its replay thread) before the listener: a spool directory that cannot
+     * be used, or that another ingest holds, stops the start. */
+    if (spooler_open(cfg, &sl, &e) != 0) {
+        log_msg(LOG_ERROR, "cannot start", "reason", e.text, NULL);
+        goto out;
+    }
+    if (http_start(cfg, sl, &srv, &e) != 0) {
         log_msg(LOG_ERROR, "cannot start", "reason", e.text, NULL);
         goto out;
     }
@@ -74,6 +83,7 @@ int main(int argc, char **argv)
     http_stop(srv);
     rc = 0;
 out:
+    spooler_free(sl);
     config_free(cfg);
     return rc;
 }
