@@ -74,6 +74,11 @@ void rconn_set_read_timeout(struct rconn *rc, int ms)
         redisSetTimeout(rc->c, tv_ms(ms));
 }
 
+int rconn_fd(const struct rconn *rc)
+{
+    return rc->c != NULL ? rc->c->fd : -1;
+}
+
 unsigned long rconn_reconnects(const struct rconn *rc)
 {
     return rc->connects > 0 ? rc->connects - 1 : 0;

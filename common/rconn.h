@@ -35,6 +35,10 @@ void rconn_drop(struct rconn *rc);
  * (writers need it above their XREADGROUP BLOCK). @ms > 0. */
 void rconn_set_read_timeout(struct rconn *rc, int ms);
 
+/* rconn_fd - the socket of the current connection, or -1 while disconnected. Only for waking a
+ * thread blocked on it (shutdown(2) from a signal handler); never read or write it directly. */
+int rconn_fd(const struct rconn *rc);
+
 /* rconn_reconnects - how many times the handle connected after its first connection. */
 unsigned long rconn_reconnects(const struct rconn *rc);
 

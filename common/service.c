@@ -1,12 +1,18 @@
 /* service.c -- backend choice and stop signals shared by the writer services (see service.h).
  *
- * Only sets and reports: printing the reason and exiting are left to each main.c. */
+ * Only sets and reports: printing the reason and exiting are left to each main.c, except the
+ * bounded stop (service_stop_bound), whose handlers _exit(0) when the stop takes too long. */
 #include "service.h"
 
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t *stop_flag; /* what the handler sets, from service_signals_install */
+static volatile sig_atomic_t bounded;    /* service_stop_bound was called */
+static volatile sig_atomic_t stop_timeout_s;
+static volatile sig_atomic_t signalled;  /* a stop signal came already */
+static void (*volatile stop_wake)(void); /* service_stop_bound's @wake */
 
 int service_pick_backend(const struct config *cfg, const char *name,
                          const struct service_kind *kind, const struct backend_conf **out,
@@ -46,11 +52,39 @@ int service_pick_backend(const struct config *cfg, const char *name,
     return 0;
 }
 
+/* say - one fixed line on stderr from a signal handler (write(2) only). */
+static void say(const char *line)
+{
+    ssize_t w = write(2, line, strlen(line));
+
+    (void)w;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
+    if (bounded && signalled) {
+        say("level=warn msg=\"second stop signal: exiting now; unacknowledged entries stay "
+            "pending\"\n");
+        _exit(0);
+    }
+    signalled = 1;
     if (stop_flag != NULL)
         *stop_flag = 1;
+    if (bounded) {
+        if (stop_timeout_s > 0)
+            alarm((unsigned)stop_timeout_s);
+        if (stop_wake != NULL)
+            stop_wake();
+    }
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    say("level=warn msg=\"stop timeout reached: exiting now; unacknowledged entries stay "
+        "pending\"\n");
+    _exit(0);
 }
 
 void service_signals_install(volatile sig_atomic_t *stop)
@@ -65,4 +99,17 @@ void service_signals_install(volatile sig_atomic_t *stop)
     sigaction(SIGTERM, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+}
+
+void service_stop_bound(int timeout_s, void (*wake)(void))
+{
+    struct sigaction sa;
+
+    stop_timeout_s = timeout_s;
+    stop_wake = wake;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    bounded = 1;
 }

@@ -1,5 +1,5 @@
 /* service.h -- what the writer services' main.c files do alike: choose the backend to serve from
- * the configuration, and turn SIGINT/SIGTERM into a stop flag for the consumer loop.
+ * the configuration, and turn SIGINT/SIGTERM into a bounded stop of the consumer loop.
  *
  * Arguments, logging and the run loop stay in each main.c (ingest waits for its signals with
  * sigwait and does not use this). */
@@ -33,5 +33,13 @@ int service_pick_backend(const struct config *cfg, const char *name,
  * the loop that watches it ends cleanly) and SIGPIPE is ignored (a peer gone shows as an error
  * return). @stop is borrowed and must live as long as the process; the last call wins. */
 void service_signals_install(volatile sig_atomic_t *stop);
+
+/* service_stop_bound - bound the stop that service_signals_install starts: from then on the
+ * first SIGINT/SIGTERM also calls @wake (may be NULL; must be async-signal-safe, e.g.
+ * consumer_wake, so a blocking read returns at once) and arms a @timeout_s second alarm after
+ * which the process exits 0 whatever it is doing (work not finished is safe: unacknowledged
+ * stream entries stay pending in Redis and are read again at the next start); a second signal
+ * exits 0 at once. Signals are installed without SA_RESTART. @timeout_s <= 0 = no alarm. */
+void service_stop_bound(int timeout_s, void (*wake)(void));
 
 #endif

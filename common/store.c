@@ -262,8 +262,7 @@ int store_save(struct store *st, const char *zone, const char *text, size_t len,
     argv[11] = user;
     argv[12] = snow;
     for (i = 2; i < 13; i++)
-        lens[i] = strlen(argv[i]);
-    lens[8] = len;
+        lens[i] = i == 8 ? len : strlen(argv[i]); /* the text need not be NUL-terminated */
     {
         const char *av[14];
         size_t ln[14];
@@ -431,14 +430,14 @@ int store_fetch(struct store *st, const char *backend, const char *const *zones,
     b->n = 2 * n;
     for (i = 0; i < n; i++) {
         char zkey[NAME_BUF_SIZE + 160];
-        const char *hm[] = {"HMGET", zkey, "version", "deleted", "serial", "text"};
+        const char *hm[] = {"HMGET", zkey, "version", "deleted", "serial", "text", "digest"};
         const char *hg[] = {"HGET", akey, zones[i]};
 
         if ((rc = key2(st, "zone:", zones[i], zkey, sizeof(zkey))) != 0) {
             err_set(e, rc, "Redis key too long");
             goto fail;
         }
-        if ((rc = rconn_append(st->rc, 6, hm, NULL, e)) != 0 ||
+        if ((rc = rconn_append(st->rc, 7, hm, NULL, e)) != 0 ||
             (rc = rconn_append(st->rc, 3, hg, NULL, e)) != 0)
             goto fail;
     }
@@ -463,7 +462,7 @@ int store_fetch(struct store *st, const char *backend, const char *const *zones,
         struct store_state *s = &out[i];
 
         memset(s, 0, sizeof(*s));
-        if (hm->type != REDIS_REPLY_ARRAY || hm->elements != 4) {
+        if (hm->type != REDIS_REPLY_ARRAY || hm->elements != 5) {
             rc = err_set(e, DADNS_EREPLY, "HMGET: unexpected reply");
             goto fail;
         }
@@ -479,6 +478,8 @@ int store_fetch(struct store *st, const char *backend, const char *const *zones,
             s->text = hm->element[3]->str;
             s->text_len = hm->element[3]->len;
         }
+        if (!s->deleted)
+            copy_str(hm->element[4], s->digest, sizeof(s->digest));
     }
     *hold = b;
     return 0;

@@ -4,7 +4,8 @@
  *   P zone:<name>     hash: text host user serial digest version updated deleted
  *   P zones           set of live zone names
  *   P version         global version counter (INCR)
- *   P changes         stream of notifications: op (save|delete|refresh) zone version
+ *   P changes         stream of notifications: op (save|delete|refresh|push|inventory) zone
+ *                     version [backend] [request] (stream.h, consumer.h)
  *   P applied:<be>    hash zone -> version that backend <be> has applied
  * Every write is one Lua script, so the state hash and its notification can never disagree.
  * Owns the scripts and key names; the connection is an rconn (one store per thread). */
@@ -96,6 +97,7 @@ struct store_state {
     int deleted;      /* tombstone */
     uint64_t version; /* version of the stored state */
     uint32_t serial;
+    char digest[48];  /* sha1 hex of the text as stored, "" for tombstones or when missing */
     const char *text; /* borrowed from the batch (see store_fetch); NULL for tombstones */
     size_t text_len;
     uint64_t applied; /* version @backend has applied, 0 if none */

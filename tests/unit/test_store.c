@@ -26,6 +26,7 @@ static void setup(void)
     snprintf(p, sizeof(p), "%d", port);
     setenv("DADNS_REDIS_PORT", p, 1);
     setenv("DADNS_WRITER_RETRY_INTERVAL_S", "1", 1);
+    setenv("DADNS_WRITER_RETRY_BASE_S", "1", 1); /* a failed entry is due again after ~1 s */
     setenv("DADNS_WRITER_BLOCK_MS", "200", 1);
     setenv("DADNS_WRITER_CONSUMER_NAME", "test-consumer", 1);
     ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
