@@ -10,7 +10,10 @@
  *   z in S, pending      -> named does not have it yet: the next reconfig loads it;
  *   z not in S, pending  -> named still has it: the next reconfig drops it (keep its file);
  *   z in neither         -> named does not have it: its file can go.
- * A change whose zone is pending after the batch succeeds only if the batch's reconfig does. */
+ * A change whose zone is pending after the batch succeeds only if the batch's reconfig does.
+ * The include on disk is checked at the start of every batch (check_include): when it no longer
+ * lists S (edited or lost behind our back), named may have loaded either list, so every zone
+ * listed by only one of them becomes pending and the include is sent again. */
 #include "bindbackend.h"
 
 #include <dirent.h>
@@ -42,6 +45,8 @@ struct bindbackend {
     struct strset *zones;          /* S: live zones, as listed by the include */
     struct strset *pending;        /* S xor N (see the top of this file) */
     int need_reconfig;             /* include + reconfig owed to named */
+    int inc_known;                 /* inc_st is the include as last written or found right */
+    struct stat inc_st;            /* its stat then (see check_include) */
     unsigned long seq;             /* for temporary names of very long zone names */
     struct rndc rndc;              /* how to run rndc */
 };
@@ -286,6 +291,32 @@ static void sweep_temp(int dfd, const char *prefix)
     closedir(d);
 }
 
+/* remember_include - note the stat of the include as it is now (written by us, or found to be
+ * exactly what S renders), for check_include's cheap test. */
+static void remember_include(struct bindbackend *b)
+{
+    b->inc_known = fstatat(b->idir, b->include_name, &b->inc_st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* include_untouched - the include's stat is still what remember_include saw: same file (device,
+ * inode), size, mtime and ctime. An edit in place within one tick of the coarse file clock that
+ * keeps the size would slip through; forced changes compare the content. */
+static int include_untouched(const struct bindbackend *b)
+{
+    struct stat st;
+
+    if (!b->inc_known || fstatat(b->idir, b->include_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return 0;
+    return st.st_dev == b->inc_st.st_dev && st.st_ino == b->inc_st.st_ino &&
+           st.st_size == b->inc_st.st_size && same_time(&st.st_mtim, &b->inc_st.st_mtim) &&
+           same_time(&st.st_ctim, &b->inc_st.st_ctim);
+}
+
 /* write_include - render S and replace the include with it (fsyncing its directory). */
 static int write_include(struct bindbackend *b, struct err *e)
 {
@@ -310,6 +341,7 @@ static int write_include(struct bindbackend *b, struct err *e)
                      strerror(errno));
         goto out;
     }
+    remember_include(b);
 out:
     buf_free(&text);
     return rc;
@@ -410,9 +442,27 @@ out:
     return 0;
 }
 
+int bindbackend_probe(void *ctx, char *reason, size_t size)
+{
+    struct bindbackend *b = ctx;
+    struct err e;
+    int rc;
+
+    err_clear(&e);
+    rc = rndc_status(&b->rndc, &e);
+    if (rc != 0)
+        snprintf(reason, size, "%s", e.text);
+    return rc;
+}
+
 size_t bindbackend_zone_count(const struct bindbackend *b)
 {
     return strset_count(b->zones);
+}
+
+const struct backend_conf *bindbackend_conf(const struct bindbackend *b)
+{
+    return b->bc;
 }
 
 void bindbackend_free(struct bindbackend *b)
@@ -458,8 +508,11 @@ static void fail(struct change *c, int code, const char *fmt, ...)
     va_end(ap);
 }
 
-/* save - write @c's zone file (@fname) and make it live; sets F_* bits in *@flags. */
-static void save(struct bindbackend *b, struct change *c, const char *fname, unsigned *flags)
+/* save - write @c's zone file (@fname) and make it live; sets F_* bits in *@flags. With
+ * @again (a forced change, or an include found changed on disk), a zone already listed is
+ * reloaded even when pending: named may hold an old copy that a reconfig would keep. */
+static void save(struct bindbackend *b, struct change *c, const char *fname, int again,
+                 unsigned *flags)
 {
     struct buf content;
     struct err e;
@@ -470,6 +523,7 @@ static void save(struct bindbackend *b, struct change *c, const char *fname, uns
                               c->text ? c->text_len : 0, &content, &e);
     if (rc != 0) {
         fail(c, rc, "%s", e.text);
+        c->permanent = rc == DADNS_ENAME; /* rejected name: retrying cannot help */
         goto out;
     }
     rc = write_atomic(b, b->zdir, fname, content.data, content.len, &e);
@@ -479,7 +533,7 @@ static void save(struct bindbackend *b, struct change *c, const char *fname, uns
     }
     *flags |= F_WROTE;
     if (strset_has(b->zones, c->zone)) {
-        if (!strset_has(b->pending, c->zone))
+        if (!strset_has(b->pending, c->zone) || again)
             *flags |= F_RELOAD;
         goto out;
     }
@@ -577,45 +631,148 @@ out:
     free(which);
 }
 
+/* The zones of one set missing from another, added to a third (check_include). */
+struct mark {
+    const struct strset *other; /* the set they are looked up in */
+    struct strset *into;        /* where the missing ones go */
+};
+
+static int mark_missing(const char *zone, void *arg)
+{
+    struct mark *m = arg;
+
+    if (strset_has(m->other, zone))
+        return 0;
+    return strset_add(m->into, zone) < 0 ? DADNS_ENOMEM : 0;
+}
+
+/* check_include - is the include on disk what S renders? Skipped (0) when its stat is what
+ * remember_include saw, unless @full. When it is not (edited, restored from a backup, deleted
+ * behind our back): every zone listed by only one of the two joins pending (named may have
+ * loaded either), the include is owed (need_reconfig) and 1 is returned. Else 0. */
+static int check_include(struct bindbackend *b, int full)
+{
+    struct strset *listed = NULL;
+    struct buf want, have;
+    struct mark m;
+    struct err e;
+    int rc;
+
+    if (!full && include_untouched(b))
+        return 0;
+    buf_init(&want, SIZE_MAX / 2);
+    buf_init(&have, INCLUDE_MAX);
+    rc = bindconf_render_include(b->zones, b->bc->zones_dir, &want, &e);
+    if (rc == 0)
+        rc = read_file(b->include_path, INCLUDE_MAX, &have, &e);
+    if (rc == 0 && have.len == want.len && memcmp(have.data, want.data, want.len) == 0) {
+        remember_include(b);
+        goto out;
+    }
+    /* what the file lists (nothing when it is gone or unreadable; the lines before an error
+     * when it is not in dadns's format), against S */
+    b->need_reconfig = 1;
+    if (strset_new(&listed) != 0)
+        goto differs;
+    if (rc == 0)
+        bindconf_parse_include(have.data, have.len, b->bc->zones_dir, listed, &e);
+    m.other = listed;
+    m.into = b->pending;
+    if (strset_iterate(b->zones, mark_missing, &m) != 0)
+        goto differs;
+    m.other = b->zones;
+    strset_iterate(listed, mark_missing, &m);
+differs:
+    rc = 1;
+out:
+    strset_free(listed);
+    buf_free(&want);
+    buf_free(&have);
+    return rc == 1;
+}
+
+/* named_down - every change of the @n of @changes this call carried out (@skip[i] unset)
+ * failed, some on rndc, and "rndc status" fails too: named itself is unreachable. */
+static int named_down(struct bindbackend *b, const struct change *changes, const char *skip,
+                      size_t n)
+{
+    size_t i, rndc_failed = 0;
+    struct err e;
+
+    for (i = 0; i < n; i++) {
+        if (skip[i])
+            continue;
+        if (changes[i].result == 0)
+            return 0; /* something went through: named is there */
+        if (changes[i].result == DADNS_EBACKEND)
+            rndc_failed++;
+    }
+    if (rndc_failed == 0)
+        return 0;
+    err_clear(&e);
+    return rndc_status(&b->rndc, &e) != 0;
+}
+
 int bindbackend_apply(void *ctx, struct change *changes, size_t n)
 {
     struct bindbackend *b = ctx;
     char fname[NAME_BUF_SIZE + 8];
     unsigned *flags = NULL;
+    char *skip = NULL;
     struct err e;
     size_t i, wrote = 0, unknown;
-    int rc;
+    int rc, force = 0, unsure;
 
     if (n == 0 && !b->need_reconfig)
         return 0;
     flags = calloc(n ? n : 1, sizeof(*flags));
-    if (flags == NULL) {
-        for (i = 0; i < n; i++)
-            fail(&changes[i], DADNS_ENOMEM, "out of memory");
+    skip = calloc(n ? n : 1, 1);
+    if (flags == NULL || skip == NULL) {
+        for (i = 0; i < n; i++) {
+            if (changes[i].result == 0)
+                fail(&changes[i], DADNS_ENOMEM, "out of memory");
+        }
+        free(flags);
+        free(skip);
         return DADNS_ENOMEM;
     }
+    /* changes that come failed (no text to write) are left as they are */
+    for (i = 0; i < n; i++) {
+        skip[i] = changes[i].result != 0;
+        if (!skip[i] && changes[i].force)
+            force = 1;
+    }
+
+    /* 0. the include on disk: a forced change compares it, otherwise only a changed stat */
+    unsure = check_include(b, force);
 
     /* 1. files and membership */
     for (i = 0; i < n; i++) {
         struct change *c = &changes[i];
 
-        c->result = 0;
+        if (skip[i])
+            continue;
         c->repaired = 0;
         c->reason[0] = '\0';
         rc = bindconf_zone_file(c->zone, fname, sizeof(fname), &e);
         if (rc != 0) {
             fail(c, rc, "%s", e.text);
+            c->permanent = 1; /* a name BIND cannot take: retrying cannot help */
             continue;
         }
         switch (c->op) {
         case CHANGE_SAVE:
-            save(b, c, fname, &flags[i]);
+            save(b, c, fname, c->force || unsure, &flags[i]);
             break;
         case CHANGE_VERIFY:
-            if (verify(b, c, fname))
+            if (verify(b, c, fname)) {
+                /* the file is right; the include on disk had lost the zone? */
+                if (unsure && strset_has(b->pending, c->zone))
+                    c->repaired = 1;
                 break;
+            }
             c->repaired = 1;
-            save(b, c, fname, &flags[i]);
+            save(b, c, fname, c->force || unsure, &flags[i]);
             break;
         case CHANGE_DELETE:
             if (strset_del(b->zones, c->zone) == 1) {
@@ -641,9 +798,11 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
         }
     }
 
-    /* 2. one include + reconfig for every zone that came or went */
+    /* 2. one include + reconfig for every zone that came or went; after an include found
+     *    changed on disk, every change of the batch depends on it */
     for (i = 0; i < n; i++) {
-        if (changes[i].result == 0 && strset_has(b->pending, changes[i].zone))
+        if (!skip[i] && changes[i].result == 0 &&
+            (unsure || strset_has(b->pending, changes[i].zone)))
             flags[i] |= F_DEP;
     }
     if (b->need_reconfig) {
@@ -656,7 +815,7 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
         }
     }
 
-    /* 3. reloads of zones named already had */
+    /* 3. reloads of zones named already had (or may have had) */
     reload(b, changes, n, flags);
     for (unknown = 0, i = 0; i < n; i++)
         unknown += (flags[i] & F_UNKNOWN) ? 1 : 0;
@@ -671,16 +830,22 @@ int bindbackend_apply(void *ctx, struct change *changes, size_t n)
         }
     }
 
-    /* 4. files of deleted zones named no longer has */
+    /* 4. files of deleted zones named no longer has (a forced delete removes the file even
+     *    when the zone was not in S) */
     for (i = 0; i < n; i++) {
         struct change *c = &changes[i];
 
-        if (c->op != CHANGE_DELETE || c->result != 0 || strset_has(b->zones, c->zone) ||
+        if (skip[i] || c->op != CHANGE_DELETE || c->result != 0 || strset_has(b->zones, c->zone) ||
             strset_has(b->pending, c->zone))
             continue;
         if (bindconf_zone_file(c->zone, fname, sizeof(fname), NULL) == 0)
             unlinkat(b->zdir, fname, 0); /* a leftover file is harmless: not listed */
     }
+
+    /* 5. a batch that failed on rndc throughout while named does not answer at all counts as
+     *    a whole-batch failure (the consumer's circuit breaker) */
+    rc = n > 0 && named_down(b, changes, skip, n) ? DADNS_EBACKEND : 0;
     free(flags);
-    return 0;
+    free(skip);
+    return rc;
 }

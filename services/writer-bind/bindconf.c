@@ -242,16 +242,16 @@ int bindconf_parse_include(const char *text, size_t len, const char *zones_dir,
 int bindconf_render_zone(const char *zone, uint64_t version, uint32_t serial, const char *text,
                          size_t len, struct buf *out, struct err *e)
 {
-    int rc;
+    int add_nl = len > 0 && text[len - 1] != '\n', rc;
 
     rc = check_zone(zone, e);
     if (rc != 0)
         return rc;
-    rc = buf_printf(out, "; zone %s version %" PRIu64 " serial %" PRIu32 " written by dadns\n",
-                    zone, version, serial);
+    rc = buf_printf(out, "; zone %s version %" PRIu64 " serial %" PRIu32 "%s written by dadns\n",
+                    zone, version, serial, add_nl ? " " BINDCONF_NL_TOKEN : "");
     if (rc == 0 && len > 0)
         rc = buf_append(out, text, len);
-    if (rc == 0 && len > 0 && text[len - 1] != '\n')
+    if (rc == 0 && add_nl)
         rc = buf_append(out, "\n", 1);
     if (rc != 0)
         err_set(e, rc, "zone %s: file content: %s", zone, err_str(rc));

@@ -60,11 +60,19 @@ int bindconf_render_include(const struct strset *zones, const char *zones_dir, s
 int bindconf_parse_include(const char *text, size_t len, const char *zones_dir,
                            struct strset *zones, struct err *e);
 
+/* The header token saying that the zone file's last newline is not part of the pushed text. */
+#define BINDCONF_NL_TOKEN "nl=1"
+
 /* bindconf_render_zone - append to @out the zone file content: one comment line
  *   "; zone <zone> version <version> serial <serial> written by dadns\n"
- * followed by the @len octets of @text as pushed, plus a final newline when @text does not end
- * with one. @zone is checked as in bindconf_zone_file. Returns 0, DADNS_ENAME (with @e set),
- * DADNS_ETOOBIG or DADNS_ENOMEM (the limit is @out's). */
+ * followed by the @len octets of @text as pushed. When @text is not empty and does not end
+ * with a newline, one is added after it (named needs it) and the header says so with the
+ * token BINDCONF_NL_TOKEN after the serial:
+ *   "; zone <zone> version <version> serial <serial> nl=1 written by dadns\n"
+ * so that readers (bindinventory.c) can take it off again; a header without it means nothing
+ * was added (also every file written before the token existed). @zone is checked as in
+ * bindconf_zone_file. Returns 0, DADNS_ENAME (with @e set), DADNS_ETOOBIG or DADNS_ENOMEM (the
+ * limit is @out's). */
 int bindconf_render_zone(const char *zone, uint64_t version, uint32_t serial, const char *text,
                          size_t len, struct buf *out, struct err *e);
 

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include "bindbackend.h"
+#include "bindinventory.h"
 #include "config.h"
 #include "consumer.h"
 #include "err.h"
 #include "log.h"
 #include "service.h"
+#include "writeradmin.h"
 
 static volatile sig_atomic_t stop;
 
@@ -37,10 +39,11 @@ int main(int argc, char **argv)
     const struct backend_conf *bc;
     struct config *cfg = NULL;
     struct bindbackend *bb = NULL;
+    struct writeradmin *wa = NULL;
     struct change_backend backend;
     struct consumer_stats stats;
     struct err e;
-    char zones[32], a[32], v[32], r[32], f[32];
+    char zones[32], a[32], v[32], r[32], f[32], mp[16];
     int opt, rc, status = 1;
 
     while ((opt = getopt(argc, argv, "c:b:hV")) != -1) {
@@ -82,7 +85,16 @@ int main(int argc, char **argv)
     log_init("writer-bind", cfg->log_level, cfg->log_format);
 
     service_signals_install(&stop);
+    service_stop_bound(cfg->stop_timeout_s, consumer_wake);
 
+    /* the admin listener first: /healthz answers while the backend opens */
+    consumer_stats_init(&stats);
+    rc = writeradmin_start(cfg, bc, "writer-bind", &stats, &wa, &e);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason",
+                e.text, NULL);
+        goto out;
+    }
     rc = bindbackend_open(bc, &bb, &e);
     if (rc != 0) {
         log_msg(LOG_ERROR, "cannot open the bind backend", "backend", bc->name, "error", e.text,
@@ -90,12 +102,16 @@ int main(int argc, char **argv)
         goto out;
     }
     snprintf(zones, sizeof(zones), "%zu", bindbackend_zone_count(bb));
+    snprintf(mp, sizeof(mp), "%d", writeradmin_port(wa));
     log_msg(LOG_INFO, "starting", "backend", bc->name, "zones_dir", bc->zones_dir, "named_conf",
-            bc->named_conf, "zones", zones, "config", cfg->path, NULL);
+            bc->named_conf, "zones", zones, "metrics_port", mp, "config", cfg->path, NULL);
 
+    memset(&backend, 0, sizeof(backend));
     backend.ctx = bb;
     backend.apply = bindbackend_apply;
-    memset(&stats, 0, sizeof(stats));
+    backend.probe = bindbackend_probe;
+    backend.inventory = bindinventory_backend;
+    writeradmin_serving(wa);
     rc = consumer_run(cfg, bc, &backend, &stop, &stats, &e);
     snprintf(a, sizeof(a), "%llu", stats.applied);
     snprintf(v, sizeof(v), "%llu", stats.verified);
@@ -109,6 +125,7 @@ int main(int argc, char **argv)
             "failed", f, NULL);
     status = 0;
 out:
+    writeradmin_stop(wa);
     bindbackend_free(bb);
     config_free(cfg);
     return status;

@@ -1,4 +1,5 @@
-/* rndc.c -- rndc command lines: reconfig, reload of one zone, reloads of many (see rndc.h).
+/* rndc.c -- rndc command lines: reconfig, status, reload of one zone, reloads of many (see
+ * rndc.h).
  *
  * Builds the argument vectors; spawning, capture, timeouts and the parallel batches are
  * common/proc.c's. */
@@ -68,6 +69,11 @@ static int run_one(const struct rndc *r, const char *cmd, const char *zone, int 
 int rndc_reconfig(const struct rndc *r, struct err *e)
 {
     return run_one(r, "reconfig", NULL, r->reconfig_timeout_ms, e);
+}
+
+int rndc_status(const struct rndc *r, struct err *e)
+{
+    return run_one(r, "status", NULL, RNDC_STATUS_TIMEOUT_MS, e);
 }
 
 int rndc_reload_zone(const struct rndc *r, const char *zone, struct err *e)

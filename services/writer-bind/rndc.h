@@ -1,4 +1,4 @@
-/* rndc.h -- running rndc: reconfig, reload of one zone, and reloads of many zones in parallel.
+/* rndc.h -- running rndc: reconfig, status, reload of one zone, and reloads of many in parallel.
  *
  * Owns rndc's command lines and the meaning of its results. The child processes themselves
  * (spawned without a shell, stdout+stderr captured bounded as the message, killed when they
@@ -14,6 +14,7 @@
 
 #define RNDC_RECONFIG_TIMEOUT_MS 60000         /* default limit for "rndc reconfig" */
 #define RNDC_RELOAD_TIMEOUT_MS   30000         /* default limit for one "rndc reload <zone>" */
+#define RNDC_STATUS_TIMEOUT_MS   10000         /* limit for "rndc status" (the backend probe) */
 #define RNDC_MSG_SIZE            PROC_MSG_SIZE /* room for rndc's (trimmed) message */
 
 /* How to run rndc. Strings are borrowed and must outlive every call. */
@@ -43,6 +44,11 @@ void rndc_init(struct rndc *r, const struct backend_conf *bc);
  * drops removed ones, leaves the others alone). Returns 0 when rndc exited 0, else
  * DADNS_EBACKEND with @e->text = what went wrong and rndc's message. */
 int rndc_reconfig(const struct rndc *r, struct err *e);
+
+/* rndc_status - run "rndc status" (is named up and answering its control channel?), killed
+ * after RNDC_STATUS_TIMEOUT_MS. Returns 0 when rndc exited 0, else DADNS_EBACKEND with @e->text
+ * as for rndc_reconfig. */
+int rndc_status(const struct rndc *r, struct err *e);
 
 /* rndc_reload_zone - run "rndc reload <zone>" (@zone borrowed, passed as one argument).
  * Returns 0 or DADNS_EBACKEND with @e->text as for rndc_reconfig. */

@@ -14,7 +14,9 @@
 #include "err.h"
 #include "log.h"
 #include "mysqlbackend.h"
+#include "mysqlinventory.h"
 #include "service.h"
+#include "writeradmin.h"
 
 #define WAIT_MAX_S 30 /* longest pause between two connection attempts at start */
 
@@ -95,11 +97,12 @@ int main(int argc, char **argv)
     const struct mysqlbackend_stats *ms;
     struct config *cfg = NULL;
     struct mysqlbackend *mb = NULL;
+    struct writeradmin *wa = NULL;
     struct change_backend backend;
     struct consumer_stats stats;
     struct err e;
     bool init_schema = false;
-    char a[24], s[24], f[24], r[24], m[24];
+    char a[24], s[24], f[24], r[24], m[24], mp[16];
     int opt, rc, status = 1;
 
     while ((opt = getopt_long(argc, argv, "c:b:hV", longopts, NULL)) != -1) {
@@ -144,20 +147,34 @@ int main(int argc, char **argv)
     log_init("writer-mysql", cfg->log_level, cfg->log_format);
 
     service_signals_install(&stop);
+    service_stop_bound(cfg->stop_timeout_s, consumer_wake);
 
+    /* the admin listener first: /healthz answers (and /readyz says why not ready) while the
+     * database is waited for */
+    consumer_stats_init(&stats);
+    rc = writeradmin_start(cfg, bc, "writer-mysql", &stats, &wa, &e);
+    if (rc != 0) {
+        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason",
+                e.text, NULL);
+        goto out;
+    }
     rc = open_backend(bc, init_schema, &mb);
     if (rc != 0) {
         status = stop ? 0 : 1;
         goto out;
     }
     mysqlbackend_set_warn(mb, on_warn, (void *)bc);
+    snprintf(mp, sizeof(mp), "%d", writeradmin_port(wa));
     log_msg(LOG_INFO, "starting", "backend", bc->name, "type",
             bc->type == BACKEND_COREDNS_MYSQL ? "coredns_mysql" : "powerdns_mysql", "database",
-            bc->database, "config", cfg->path, NULL);
+            bc->database, "metrics_port", mp, "config", cfg->path, NULL);
 
+    memset(&backend, 0, sizeof(backend));
     backend.ctx = mb;
     backend.apply = mysqlbackend_apply;
-    memset(&stats, 0, sizeof(stats));
+    backend.probe = mysqlbackend_probe;
+    backend.inventory = mysqlinventory_backend;
+    writeradmin_serving(wa);
     rc = consumer_run(cfg, bc, &backend, &stop, &stats, &e);
     if (rc != 0) {
         log_msg(LOG_ERROR, "consumer loop failed", "backend", bc->name, "error", e.text, NULL);
@@ -173,6 +190,7 @@ int main(int argc, char **argv)
             "repaired", r, "count_mismatches", m, NULL);
     status = 0;
 out:
+    writeradmin_stop(wa);
     mysqlbackend_free(mb);
     config_free(cfg);
     return status;

@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "hook.h"
+#include "rowhash.h"
 #include "rows.h"
 #include "schema.h"
 
@@ -122,6 +123,7 @@ struct gzone {
     enum action action;    /* what was done */
     bool created;          /* a zone row was inserted */
     bool repaired;         /* VERIFY found the zone lost or altered */
+    char rows_digest[ROWHASH_HEX]; /* rowhash of rs, for the state row (inventories) */
 };
 
 struct mysqlbackend {
@@ -386,7 +388,7 @@ static int statement_text(struct mysqlbackend *mb, enum stmt_id id, struct buf *
         rc =
             buf_printf(b,
                        "UPDATE `%s` SET `version` = ?, `serial` = 0, `digest` = '', `deleted` = 1, "
-                       "`updated` = UTC_TIMESTAMP() WHERE `zone` = ?",
+                       "`updated` = UTC_TIMESTAMP(), `rows_digest` = '' WHERE `zone` = ?",
                        st);
         break;
     case S_ZONE_LOCK:
@@ -488,15 +490,15 @@ static enum tx fam_stmt(struct mysqlbackend *mb, enum fam f, size_t k, MYSQL_STM
     case F_STATE_SET:
         rc = buf_printf(&sql,
                         "INSERT INTO `%s` (`zone`, `version`, `serial`, `digest`, `deleted`, "
-                        "`updated`) VALUES ",
+                        "`updated`, `rows_digest`) VALUES ",
                         bc->state_table);
         if (f == F_STATE_ADD) {
-            row = "(?, 0, 0, '', 1, UTC_TIMESTAMP())";
+            row = "(?, 0, 0, '', 1, UTC_TIMESTAMP(), '')";
         } else {
-            row = "(?, ?, ?, SHA1(?), 0, UTC_TIMESTAMP())";
+            row = "(?, ?, ?, SHA1(?), 0, UTC_TIMESTAMP(), ?)";
             tail = " ON DUPLICATE KEY UPDATE `version` = VALUES(`version`), `serial` = "
                    "VALUES(`serial`), `digest` = VALUES(`digest`), `deleted` = 0, `updated` = "
-                   "VALUES(`updated`)";
+                   "VALUES(`updated`), `rows_digest` = VALUES(`rows_digest`)";
         }
         break;
     case F_ZONE_ADD:
@@ -828,7 +830,7 @@ static enum tx run_in(struct mysqlbackend *mb, enum stmt_id id, size_t m, bool n
 }
 
 /* The parameters per row of the families other than F_RECORDS. */
-static const unsigned fam_cols[N_FAM] = {1, 4, 2, MAX_COLS};
+static const unsigned fam_cols[N_FAM] = {1, 5, 2, MAX_COLS};
 
 /* bind_fam_row - the parameters @b of row @j of a chunk of family @f (not F_RECORDS) for zone
  * @z; @l has MAX_COLS lengths for the row. */
@@ -849,6 +851,8 @@ static void bind_fam_row(struct mysqlbackend *mb, enum fam f, MYSQL_BIND *b, uns
         bind_u64(&b[1], &mb->versions[j]);
         bind_u32(&b[2], &mb->serials[j]);
         bind_blob(&b[3], c->text != NULL ? c->text : "", &l[3]);
+        rowhash_rowset(mb->fmt, z->rs, z->rows_digest);
+        bind_str(&b[4], z->rows_digest, &l[4]);
         break;
     case F_ZONE_ADD:
         bind_str(&b[0], z->zname, &l[0]);
@@ -1228,14 +1232,16 @@ static enum tx group_txn(struct mysqlbackend *mb, struct gzone *g, size_t k)
     if (tx != TX_OK)
         return tx;
 
-    /* 2. nothing to do for a version the database already has */
+    /* 2. nothing to do for a version the database already has (a forced change redoes the
+     *    version it has, never an older one) */
     for (i = 0; i < k; i++) {
         struct gzone *z = &g[i];
         const struct change *c = z->c;
         uint64_t sv = (uint64_t)z->sv;
+        bool same = sv == c->version && !c->force;
 
-        if ((c->op == CHANGE_SAVE && sv >= c->version) ||
-            (c->op == CHANGE_DELETE && (sv > c->version || (sv == c->version && z->sdel))) ||
+        if ((c->op == CHANGE_SAVE && (sv > c->version || same)) ||
+            (c->op == CHANGE_DELETE && (sv > c->version || (same && z->sdel))) ||
             (c->op == CHANGE_VERIFY && sv > c->version))
             z->action = A_SKIPPED;
         else
@@ -1251,6 +1257,11 @@ static enum tx group_txn(struct mysqlbackend *mb, struct gzone *g, size_t k)
     for (i = 0; i < m; i++) {
         struct gzone *z = &g[work[i]];
 
+        if (z->c->op == CHANGE_DELETE && z->sdel && (uint64_t)z->sv == z->c->version &&
+            !z->zexists) {
+            z->action = A_SKIPPED; /* forced, and already deleted with nothing left behind */
+            continue;
+        }
         if (owned(mb, z))
             continue;
         if (k == 1 || (z->c->op == CHANGE_DELETE && z->had_state)) {
@@ -1388,6 +1399,7 @@ static void refuse(struct mysqlbackend *mb, const struct gzone *z)
 
     mb->stats.refused++;
     c->result = DADNS_EDENIED;
+    c->permanent = 1; /* retrying cannot help until an operator acts: a dead letter */
     if (mb->fmt == ROWS_COREDNS) {
         if (z->owner_null)
             snprintf(owner, sizeof(owner), "NULL");
@@ -1545,6 +1557,8 @@ static size_t next_group(struct mysqlbackend *mb, struct change *changes, size_t
                             &mb->rss[k], &e);
             if (rc != 0) {
                 fail_change(c, rc, "", e.text);
+                /* the text itself cannot be stored (e.g. a value over a column's limit) */
+                c->permanent = rc == DADNS_EZONE || rc == DADNS_EINVAL;
                 continue;
             }
             z->rs = &mb->rss[k];
@@ -1700,9 +1714,49 @@ int mysqlbackend_apply(void *ctx, struct change *changes, size_t n)
     return 0;
 }
 
+int mysqlbackend_probe(void *ctx, char *reason, size_t size)
+{
+    struct mysqlbackend *mb = ctx;
+    struct err e;
+    int rc;
+
+    if (mb->db != NULL && mysql_ping(mb->db) != 0)
+        disconnect(mb); /* idle too long, or the server restarted */
+    if (mb->db == NULL) {
+        err_clear(&e);
+        rc = db_open(mb, &e);
+        if (rc != 0) {
+            snprintf(reason, size, "%s", e.text);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 const struct mysqlbackend_stats *mysqlbackend_stats(const struct mysqlbackend *mb)
 {
     return &mb->stats;
+}
+
+const struct backend_conf *mysqlbackend_conf(const struct mysqlbackend *mb)
+{
+    return mb->bc;
+}
+
+int mysqlbackend_connection(struct mysqlbackend *mb, MYSQL **db, struct err *e)
+{
+    int rc;
+
+    *db = NULL;
+    if (mb->db != NULL && mysql_ping(mb->db) != 0)
+        disconnect(mb); /* idle too long, or the server restarted */
+    if (mb->db == NULL) {
+        rc = db_open(mb, e);
+        if (rc != 0)
+            return rc;
+    }
+    *db = mb->db;
+    return 0;
 }
 
 void mysqlbackend_free(struct mysqlbackend *mb)

@@ -9,6 +9,7 @@
 #ifndef DADNS_MYSQLBACKEND_H
 #define DADNS_MYSQLBACKEND_H
 
+#include <mysql.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -78,7 +79,11 @@ void mysqlbackend_set_warn(struct mysqlbackend *mb, mysqlbackend_warn_fn fn, voi
  *      version never overwrites a newer one). DELETE: nothing when it is newer, or equal and
  *      deleted. VERIFY: nothing when newer; when equal, the zone row exists and its records
  *      equal the rows built from the text, nothing either (verified); otherwise rewrite
- *      (repaired = 1);
+ *      (repaired = 1). A forced change (change.force, op=push) is skipped only when the
+ *      state's version is newer: a forced SAVE of the version the database has rewrites the
+ *      zone row and records (rows lost or edited by hand come back), a forced DELETE of the
+ *      version it already deleted removes a zone row left behind (a no-op when there is
+ *      none);
  *   3. lock the zone rows (SELECT ... FOR UPDATE); a zone dadns does not manage (CoreDNS:
  *      managed_by differs; PowerDNS: no live state row) fails a SAVE/VERIFY with "zone exists
  *      and is not managed by dadns (...)" and makes a DELETE a no-op success, both writing
@@ -88,7 +93,8 @@ void mysqlbackend_set_warn(struct mysqlbackend *mb, mysqlbackend_warn_fn fn, voi
  *      records of the existing zones, insert the missing zone rows (CoreDNS managed_by,
  *      PowerDNS type NATIVE and account = managed_by), insert the rows of every zone with
  *      cached multi-row prepared INSERTs of 128/64/.../2/1 rows, update the state rows
- *      (version, serial, digest = SHA1(text), deleted=0, updated);
+ *      (version, serial, digest = SHA1(text) -- the store's digest --, rows_digest = the
+ *      rowhash.h digest of the rows written, deleted=0, updated);
  *   5. COMMIT (a group that wrote nothing is rolled back), then count the records of the
  *      zones written (a mismatch with the rowset is a warning and counted).
  * When a group of several zones cannot commit -- a zone not managed by dadns, a statement the
@@ -98,13 +104,31 @@ void mysqlbackend_set_warn(struct mysqlbackend *mb, mysqlbackend_warn_fn fn, voi
  * a time, then post_create once when zones were created. A failed command is a warning,
  * never a failed change. When the connection is lost, the group (or zone) in progress and
  * every later change of the batch fail and the next call reconnects (a ping at the start of
- * each call finds a dead idle connection). Returns 0 when the batch was processed (failures
- * are in the results), or DADNS_EBACKEND when the database could not be reached at all
- * (every change has that result and reason then), or DADNS_ENOMEM. */
+ * each call finds a dead idle connection). A zone dadns does not manage and a text that cannot
+ * be converted (rows_build: DADNS_EZONE/DADNS_EINVAL) also set permanent = 1: retrying cannot
+ * help, the consumer moves them to the dead letters. Returns 0 when the batch was processed
+ * (failures are in the results), or DADNS_EBACKEND when the database could not be reached at
+ * all (every change has that result and reason then), or DADNS_ENOMEM. */
 int mysqlbackend_apply(void *ctx, struct change *changes, size_t n);
+
+/* mysqlbackend_probe - struct change_backend.probe for @ctx = a struct mysqlbackend (the
+ * consumer's circuit breaker): ping the connection (mysql_ping), making it again when it was
+ * lost. Returns 0 when the database answers, else DADNS_EBACKEND / DADNS_ECONFIG /
+ * DADNS_ENOMEM with @reason (@size octets) set. */
+int mysqlbackend_probe(void *ctx, char *reason, size_t size);
 
 /* mysqlbackend_stats - the counters of @mb, borrowed (valid until mysqlbackend_free). */
 const struct mysqlbackend_stats *mysqlbackend_stats(const struct mysqlbackend *mb);
+
+/* mysqlbackend_conf - the settings @mb was opened with (borrowed from the caller of
+ * mysqlbackend_open). */
+const struct backend_conf *mysqlbackend_conf(const struct mysqlbackend *mb);
+
+/* mysqlbackend_connection - the connection of @mb for reading outside a batch (the
+ * inventory, mysqlinventory.c), pinged first and made again when it was lost, into *@db
+ * (borrowed: valid until the next call on @mb; leave no transaction or result pending on it).
+ * Returns 0, or DADNS_EBACKEND / DADNS_ECONFIG / DADNS_ENOMEM as mysqlbackend_open, @e set. */
+int mysqlbackend_connection(struct mysqlbackend *mb, MYSQL **db, struct err *e);
 
 /* mysqlbackend_free - close the connection and release @mb; NULL is fine. */
 void mysqlbackend_free(struct mysqlbackend *mb);

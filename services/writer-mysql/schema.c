@@ -25,8 +25,8 @@ static const char *const pdns_record_cols[] = {
     "domain_id", "name", "type", "content", "ttl", "prio", "disabled", "ordername", "auth", NULL};
 static const char *const pdns_domain_id_cols[] = {"domain_id", NULL};
 static const char *const no_cols[] = {NULL};
-static const char *const state_cols[] = {"zone",    "version", "serial", "digest",
-                                         "deleted", "updated", NULL};
+static const char *const state_cols[] = {"zone",    "version", "serial",      "digest",
+                                         "deleted", "updated", "rows_digest", NULL};
 
 /* ------------------------------------------------------------------------------------------ */
 /* CREATE TABLE text                                                                          */
@@ -56,6 +56,11 @@ static const char coredns_records_sql[] =
 
 static const char coredns_add_managed_by_sql[] =
     "ALTER TABLE `%s` ADD COLUMN `managed_by` VARCHAR(64) DEFAULT NULL";
+
+/* a state table made before inventories (rows written before it get '': "cannot tell") */
+static const char state_add_rows_digest_sql[] =
+    "ALTER TABLE `%s` ADD COLUMN IF NOT EXISTS `rows_digest` CHAR(40) CHARACTER SET ascii NOT "
+    "NULL DEFAULT '' COMMENT 'rowhash of the records written'";
 
 /* PowerDNS 4.7 schema.mysql.sql, indexes moved inside the CREATE TABLE */
 static const char pdns_domains_sql[] = "CREATE TABLE IF NOT EXISTS `%s` (\n"
@@ -147,6 +152,8 @@ static const char state_sql[] =
     "  `digest` CHAR(40) CHARACTER SET ascii NOT NULL DEFAULT '',\n"
     "  `deleted` TINYINT(1) NOT NULL DEFAULT 0,\n"
     "  `updated` DATETIME NOT NULL COMMENT 'UTC',\n"
+    "  `rows_digest` CHAR(40) CHARACTER SET ascii NOT NULL DEFAULT '' COMMENT 'rowhash of the "
+    "records written',\n"
     "  PRIMARY KEY (`zone`)\n"
     ") ENGINE=InnoDB COMMENT='dadns-writer-mysql: zones it manages, version applied'";
 
@@ -319,6 +326,19 @@ int schema_ensure(MYSQL *db, const struct backend_conf *bc, bool create, char *c
             snprintf(sql, sizeof(sql), coredns_add_managed_by_sql, t[i].name);
             if (mysql_query(db, sql) != 0) {
                 rc = db_fail(db, e, "cannot add column managed_by to table", t[i].name);
+                goto out;
+            }
+            rc = probe(db, t[i].name, t[i].columns, &exists, &miss, e);
+            if (rc != 0)
+                goto out;
+        }
+        if (exists && miss != NULL && i == n - 1 && strcmp(miss, "rows_digest") == 0) {
+            /* the writer's own state table from before inventories: migrated at every start,
+             * with or without --init-schema */
+            snprintf(sql, sizeof(sql), state_add_rows_digest_sql, t[i].name);
+            if (mysql_query(db, sql) != 0) {
+                rc = db_fail(db, e, "cannot add column rows_digest (needs the ALTER privilege) to",
+                             t[i].name);
                 goto out;
             }
             rc = probe(db, t[i].name, t[i].columns, &exists, &miss, e);

@@ -35,7 +35,8 @@ struct schema_table {
  *    domainmetadata, cryptokeys, tsigkeys (fixed names: PowerDNS's queries use them; the
  *    writer needs comments, domainmetadata and cryptokeys to delete a zone), then state_table.
  *  - state_table: zone (PRIMARY KEY, normalized name without trailing dot), version, serial,
- *    digest (SHA-1 hex of the zone text), deleted, updated (UTC).
+ *    digest (SHA-1 hex of the zone text), deleted, updated (UTC), rows_digest (rowhash.h
+ *    digest of the records written, for inventories).
  * Pure. Returns 0, or DADNS_ECONFIG when @bc is of another type or a name is not a plain
  * identifier (config_load prevents both). */
 int schema_tables(const struct backend_conf *bc, struct schema_table *out, size_t *n,
@@ -44,7 +45,9 @@ int schema_tables(const struct backend_conf *bc, struct schema_table *out, size_
 /* schema_ensure - check on connection @db (borrowed, connected to bc->database) that every
  * required table of @bc exists with the columns the writer uses. With @create, run the CREATE
  * TABLE IF NOT EXISTS statements of every table first, and add a missing managed_by column to
- * a CoreDNS zones table (a table made by the plugin or by hand). @created (may be NULL, @size
+ * a CoreDNS zones table (a table made by the plugin or by hand). With or without @create, a
+ * state table without rows_digest (made before inventories) gets it (ALTER TABLE ... ADD
+ * COLUMN IF NOT EXISTS, default ''); @created (may be NULL, @size
  * octets) receives the comma-separated names of the tables that did not exist before ("" when
  * none). Returns 0; DADNS_ECONFIG with @e naming the missing table or column (and suggesting
  * --init-schema) or reporting a server refusal; DADNS_EBACKEND when the connection failed

@@ -23,7 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nettle/sha1.h>
+
 #include "bindbackend.h"
+#include "bindconf.h"
+#include "bindinventory.h"
 #include "change.h"
 #include "config.h"
 #include "err.h"
@@ -453,10 +457,18 @@ static struct bindbackend *open_named_backend(struct backend_conf *bc)
     return b;
 }
 
+/* apply_ok - apply @c as the consumer builds a batch (results cleared: a change that arrives
+ * failed is skipped), asserting that every change succeeds. */
 static void apply_ok(struct bindbackend *b, struct change *c, size_t n)
 {
     size_t i;
 
+    for (i = 0; i < n; i++) {
+        c[i].result = 0;
+        c[i].permanent = 0;
+        c[i].repaired = 0;
+        c[i].reason[0] = '\0';
+    }
     ck_assert_int_eq(bindbackend_apply(b, c, n), 0);
     for (i = 0; i < n; i++)
         ck_assert_msg(c[i].result == 0, "%s: %d %s", c[i].zone, c[i].result, c[i].reason);
@@ -697,8 +709,9 @@ START_TEST(fake_batches_cost)
     path(tmp, sizeof(tmp), "%s/a.test.db", fake_zones);
     inc = read_text(tmp);
     ck_assert_ptr_nonnull(inc);
+    /* the text pushed lacks a final newline: the file adds one and the header says so */
     ck_assert_int_eq(
-        strncmp(inc, "; zone a.test version 1 serial 1 written by dadns\n$TTL 300\n", 58), 0);
+        strncmp(inc, "; zone a.test version 1 serial 1 nl=1 written by dadns\n$TTL 300\n", 63), 0);
     ck_assert_int_eq(inc[strlen(inc) - 1], '\n');
     free(inc);
 
@@ -836,6 +849,158 @@ START_TEST(fake_failures_are_confined)
     mk(&c[0], CHANGE_SAVE, "new.test", 4, 4);
     apply_ok(b, c, 1);
     ck_assert_str_eq(calls(), "reconfig\nreload new.test\n");
+    bindbackend_free(b);
+}
+END_TEST
+
+/* include_drop - rewrite the include @inc in place without the line of @zone (by hand). */
+static void include_drop(const char *inc, const char *zone)
+{
+    char want[600], *text = read_text(inc), *line, *next;
+    char out[65536];
+    size_t off = 0;
+
+    ck_assert_ptr_nonnull(text);
+    snprintf(want, sizeof(want), "zone \"%s\" {", zone);
+    out[0] = '\0';
+    for (line = text; *line != '\0'; line = next) {
+        size_t len;
+
+        next = strchr(line, '\n');
+        next = next != NULL ? next + 1 : line + strlen(line);
+        len = (size_t)(next - line);
+        if (strncmp(line, want, strlen(want)) == 0)
+            continue;
+        ck_assert_uint_lt(off + len, sizeof(out));
+        memcpy(out + off, line, len);
+        off += len;
+        out[off] = '\0';
+    }
+    write_file(inc, out, 0644);
+    free(text);
+}
+
+/* include_add - append the line of @zone (files in @dir) to the include @inc (by hand). */
+static void include_add(const char *inc, const char *dir, const char *zone)
+{
+    char *text = read_text(inc), out[65536];
+
+    ck_assert_ptr_nonnull(text);
+    snprintf(out, sizeof(out), "%szone \"%s\" { type primary; file \"%s/%s.db\"; };\n", text, zone,
+             dir, zone);
+    write_file(inc, out, 0644);
+    free(text);
+}
+
+START_TEST(fake_arrives_failed)
+{
+    struct backend_conf bc;
+    struct bindbackend *b;
+    struct change c[2];
+
+    b = open_fake(&bc);
+    mk(&c[0], CHANGE_SAVE, "ok.test", 1, 1);
+    apply_ok(b, c, 1);
+    calls();
+    /* the consumer could not build it (a state without text): left as it came, nothing
+     * written, not even an empty zone file; the others go on */
+    mk(&c[0], CHANGE_SAVE, "notext.test", 1, 1);
+    c[0].text = NULL;
+    c[0].text_len = 0;
+    c[0].result = DADNS_EREPLY;
+    snprintf(c[0].reason, sizeof(c[0].reason), "stored state has no zone text");
+    mk(&c[1], CHANGE_SAVE, "ok.test", 2, 2);
+    ck_assert_int_eq(bindbackend_apply(b, c, 2), 0);
+    ck_assert_int_eq(c[0].result, DADNS_EREPLY);
+    ck_assert_str_eq(c[0].reason, "stored state has no zone text");
+    ck_assert_int_eq(c[1].result, 0);
+    ck_assert(!zone_file_exists(fake_zones, "notext.test"));
+    ck_assert(!include_lists(fake_inc, "notext.test"));
+    ck_assert_str_eq(calls(), "reload ok.test\n");
+    /* alone: no rndc at all */
+    ck_assert_int_eq(bindbackend_apply(b, c, 1), 0);
+    ck_assert_int_eq(c[0].result, DADNS_EREPLY);
+    ck_assert_str_eq(calls(), "");
+    bindbackend_free(b);
+}
+END_TEST
+
+START_TEST(fake_include_repaired)
+{
+    struct backend_conf bc;
+    struct bindbackend *b;
+    struct change c[2];
+    char p[700];
+    struct stat st1, st2;
+
+    b = open_fake(&bc);
+    mk(&c[0], CHANGE_SAVE, "a.test", 1, 1);
+    mk(&c[1], CHANGE_SAVE, "b.test", 1, 1);
+    apply_ok(b, c, 2);
+    ck_assert_str_eq(calls(), "reconfig\n");
+
+    /* a forced SAVE of the version the backend has: the file is rewritten and reloaded */
+    path(p, sizeof(p), "%s/a.test.db", fake_zones);
+    ck_assert_int_eq(stat(p, &st1), 0);
+    mk(&c[0], CHANGE_SAVE, "a.test", 1, 1);
+    c[0].force = 1;
+    apply_ok(b, c, 1);
+    ck_assert_int_eq(stat(p, &st2), 0);
+    ck_assert_int_ne(st1.st_ino, st2.st_ino);
+    ck_assert_str_eq(calls(), "reload a.test\n");
+
+    /* the include loses a.test behind the backend's back: the next batch, forced or not,
+     * puts it back with a reconfig, and reloads what it writes (named may keep old copies) */
+    include_drop(fake_inc, "a.test");
+    ck_assert(!include_lists(fake_inc, "a.test"));
+    mk(&c[0], CHANGE_SAVE, "b.test", 2, 2);
+    apply_ok(b, c, 1);
+    ck_assert(include_lists(fake_inc, "a.test"));
+    ck_assert(include_lists(fake_inc, "b.test"));
+    ck_assert_str_eq(calls(), "reconfig\nreload b.test\n");
+    /* the include is right again: nothing more */
+    mk(&c[0], CHANGE_SAVE, "b.test", 3, 3);
+    apply_ok(b, c, 1);
+    ck_assert_str_eq(calls(), "reload b.test\n");
+
+    /* the include deleted: written again */
+    ck_assert_int_eq(unlink(fake_inc), 0);
+    mk(&c[0], CHANGE_SAVE, "a.test", 2, 2);
+    c[0].force = 1;
+    apply_ok(b, c, 1);
+    ck_assert(include_lists(fake_inc, "a.test"));
+    ck_assert(include_lists(fake_inc, "b.test"));
+    ck_assert_str_eq(calls(), "reconfig\nreload a.test\n");
+
+    /* while the reconfig fails, the repair fails the batch's changes and is tried again */
+    include_drop(fake_inc, "b.test");
+    fail_on("reconfig", "down\n");
+    mk(&c[0], CHANGE_SAVE, "a.test", 3, 3);
+    ck_assert_int_eq(bindbackend_apply(b, c, 1), 0);
+    ck_assert_int_eq(c[0].result, DADNS_EBACKEND);
+    fail_on("reconfig", NULL);
+    calls();
+    apply_ok(b, c, 1);
+    ck_assert(include_lists(fake_inc, "b.test"));
+    ck_assert_str_eq(calls(), "reconfig\nreload a.test\n");
+
+    /* a forced DELETE of a zone the backend's memory says is gone: its include line (put
+     * back by hand) and its file go */
+    include_add(fake_inc, fake_zones, "ghost.test");
+    path(p, sizeof(p), "%s/ghost.test.db", fake_zones);
+    write_file(p, "; leftover\n", 0644);
+    mk(&c[0], CHANGE_DELETE, "ghost.test", 4, 0);
+    c[0].force = 1;
+    apply_ok(b, c, 1);
+    ck_assert(!include_lists(fake_inc, "ghost.test"));
+    ck_assert(!zone_file_exists(fake_zones, "ghost.test"));
+    ck_assert_str_eq(calls(), "reconfig\n");
+    /* only the file left: it goes, without rndc */
+    write_file(p, "; leftover\n", 0644);
+    apply_ok(b, c, 1);
+    ck_assert(!zone_file_exists(fake_zones, "ghost.test"));
+    ck_assert_str_eq(calls(), "");
+    ck_assert_uint_eq(bindbackend_zone_count(b), 2);
     bindbackend_free(b);
 }
 END_TEST
@@ -991,6 +1156,77 @@ START_TEST(named_many_new_zones)
 }
 END_TEST
 
+/* rndc_by_hand - run "rndc @cmd [@zone]" against the test's named, as an operator would. */
+static void rndc_by_hand(const char *cmd, const char *zone)
+{
+    char *argv[] = {(char *)find_bin("rndc"), "-c", rndc_conf, (char *)cmd, (char *)zone, NULL};
+
+    ck_assert_int_eq(run(argv, NULL, 0), 0);
+}
+
+START_TEST(named_forced_repairs)
+{
+    struct backend_conf bc;
+    struct bindbackend *b = open_named_backend(&bc);
+    struct change c[1];
+    char p[1024];
+
+    mk(&c[0], CHANGE_SAVE, "eta.test", 1, 1);
+    apply_ok(b, c, 1);
+    ck_assert(wait_serial("eta.test", 1));
+
+    /* the include loses the zone and named is reconfigured by hand: a forced SAVE of the same
+     * version brings it back (include line, reconfig, and a reload right after it) */
+    include_drop(include_path, "eta.test");
+    rndc_by_hand("reconfig", NULL);
+    ck_assert(wait_serial("eta.test", -1));
+    mk(&c[0], CHANGE_SAVE, "eta.test", 1, 1);
+    c[0].force = 1;
+    apply_ok(b, c, 1);
+    ck_assert_msg(wait_serial("eta.test", 1), "eta.test not served again");
+    ck_assert(include_lists(include_path, "eta.test"));
+
+    /* the include loses it and named is not told: the include is repaired, and the new file
+     * reloaded although a reconfig alone would keep named's old copy */
+    include_drop(include_path, "eta.test");
+    mk(&c[0], CHANGE_SAVE, "eta.test", 2, 2);
+    c[0].force = 1;
+    apply_ok(b, c, 1);
+    ck_assert_msg(wait_serial("eta.test", 2), "serial 2 not served (got %ld)", serial("eta.test"));
+    ck_assert(include_lists(include_path, "eta.test"));
+
+    /* the file edited and loaded by hand: a forced SAVE of the same version puts ours back */
+    path(p, sizeof(p), "%s/eta.test.db", zones_dir);
+    write_file(p,
+               "$TTL 60\n@ IN SOA ns1.eta.test. h.eta.test. 77 1 1 1 1\n@ IN NS ns1\n"
+               "ns1 IN A 192.0.2.9\n",
+               0644);
+    rndc_by_hand("reload", "eta.test");
+    ck_assert(wait_serial("eta.test", 77));
+    apply_ok(b, c, 1);
+    ck_assert_msg(wait_serial("eta.test", 2), "serial 2 not back (got %ld)", serial("eta.test"));
+
+    /* deleted; then put back by hand (include line, file, reconfig): a forced DELETE removes
+     * it although the backend's memory says it is gone */
+    mk(&c[0], CHANGE_DELETE, "eta.test", 3, 0);
+    apply_ok(b, c, 1);
+    ck_assert(wait_serial("eta.test", -1));
+    write_file(p,
+               "$TTL 60\n@ IN SOA ns1.eta.test. h.eta.test. 5 1 1 1 1\n@ IN NS ns1\n"
+               "ns1 IN A 192.0.2.9\n",
+               0644);
+    include_add(include_path, zones_dir, "eta.test");
+    rndc_by_hand("reconfig", NULL);
+    ck_assert(wait_serial("eta.test", 5));
+    c[0].force = 1;
+    apply_ok(b, c, 1);
+    ck_assert_msg(wait_serial("eta.test", -1), "eta.test still served");
+    ck_assert(!include_lists(include_path, "eta.test"));
+    ck_assert(!zone_file_exists(zones_dir, "eta.test"));
+    bindbackend_free(b);
+}
+END_TEST
+
 START_TEST(named_unreachable_then_back)
 {
     struct backend_conf bc;
@@ -1014,7 +1250,8 @@ START_TEST(named_unreachable_then_back)
     write_file(switch_conf, "options { default-server 127.0.0.1; default-port 1; };\n", 0644);
     mk(&c[0], CHANGE_SAVE, "epsilon.test", 1, 1);
     mk(&c[1], CHANGE_SAVE, "delta.test", 2, 2);
-    ck_assert_int_eq(bindbackend_apply(b, c, 2), 0);
+    /* every change failed on rndc and "rndc status" fails too: a whole-batch failure */
+    ck_assert_int_eq(bindbackend_apply(b, c, 2), DADNS_EBACKEND);
     ck_assert_int_eq(c[0].result, DADNS_EBACKEND);
     ck_assert_ptr_nonnull(strstr(c[0].reason, "rndc reconfig"));
     ck_assert_int_eq(c[1].result, DADNS_EBACKEND);
@@ -1025,6 +1262,356 @@ START_TEST(named_unreachable_then_back)
     ck_assert(wait_serial("epsilon.test", 1));
     ck_assert(wait_serial("delta.test", 2));
     free(good);
+    bindbackend_free(b);
+}
+END_TEST
+
+/* ---- the inventory (bindinventory.c, soaquery.c) against the real named --------------------- */
+
+/* A collected inventory. */
+struct inv_list {
+    struct held_zone *v;
+    size_t n, cap;
+    size_t stop_after; /* collect() returns 7 after this many (0 = never) */
+};
+
+static int collect(void *arg, const struct held_zone *z)
+{
+    struct inv_list *l = arg;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = realloc(l->v, l->cap * sizeof(*l->v));
+        ck_assert_ptr_nonnull(l->v);
+    }
+    l->v[l->n++] = *z;
+    return l->stop_after > 0 && l->n >= l->stop_after ? 7 : 0;
+}
+
+static const struct held_zone *inv_find(const struct inv_list *l, const char *zone)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i].zone, zone) == 0)
+            return &l->v[i];
+    }
+    return NULL;
+}
+
+static void sha1_hex(const char *text, size_t len, char out[41])
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t d[SHA1_DIGEST_SIZE];
+    struct sha1_ctx c;
+    size_t i;
+
+    sha1_init(&c);
+    sha1_update(&c, len, (const uint8_t *)text);
+    sha1_digest(&c, sizeof(d), d);
+    for (i = 0; i < sizeof(d); i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[40] = '\0';
+}
+
+/* inv_text - a zone text for @zone with serial @ser, ending with a newline (static slot). */
+static const char *inv_text(const char *zone, uint32_t ser)
+{
+    static char slots[8][512];
+    static int k;
+    char *t = slots[k++ % 8];
+
+    snprintf(t, 512,
+             "$TTL 300\n@ IN SOA ns1.%s. hostmaster.%s. %u 3600 600 86400 300\n@ IN NS ns1.%s.\n"
+             "ns1 IN A 192.0.2.1\n",
+             zone, zone, ser, zone);
+    return t;
+}
+
+static void inv_save(struct change *c, const char *zone, uint64_t version, uint32_t ser,
+                     const char *text)
+{
+    memset(c, 0, sizeof(*c));
+    c->op = CHANGE_SAVE;
+    snprintf(c->zone, sizeof(c->zone), "%s", zone);
+    c->version = version;
+    c->serial = ser;
+    c->text = text;
+    c->text_len = strlen(text);
+}
+
+START_TEST(inventory_header_line)
+{
+    static const char good[] = "; zone a.test version 12 serial 2024 written by dadns\n$TTL 1\n";
+    static const char nl[] = "; zone a.test version 13 serial 2025 nl=1 written by dadns\n$TTL 1\n";
+    uint64_t v = 99;
+    int added = 7;
+
+    ck_assert_uint_eq(bindinventory_header("a.test", good, strlen(good), &v, &added),
+                      strlen(good) - 7);
+    ck_assert_uint_eq(v, 12);
+    ck_assert_int_eq(added, 0); /* no token: nothing added (and files from before the token) */
+    ck_assert_uint_eq(bindinventory_header("a.test", nl, strlen(nl), &v, &added), strlen(nl) - 7);
+    ck_assert_uint_eq(v, 13);
+    ck_assert_int_eq(added, 1);
+    ck_assert_uint_eq(bindinventory_header("a.test", nl, strlen(nl), &v, NULL), strlen(nl) - 7);
+    /* another zone's header, a cut line, junk, a huge version, leading zero, an unknown
+     * token: no header */
+    ck_assert_uint_eq(bindinventory_header("b.test", nl, strlen(nl), &v, &added), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(added, 0);
+    ck_assert_uint_eq(bindinventory_header("a.test", good, 30, &v, &added), 0);
+    ck_assert_uint_eq(bindinventory_header("a.test", "$TTL 1\n", 7, &v, &added), 0);
+    ck_assert_uint_eq(
+        bindinventory_header("a.test",
+                             "; zone a.test version 99999999999999999999 serial 1 written by "
+                             "dadns\n",
+                             71, &v, &added),
+        0);
+    ck_assert_uint_eq(bindinventory_header("a.test",
+                                           "; zone a.test version 01 serial 1 written by dadns\n",
+                                           51, &v, &added),
+                      0);
+    ck_assert_uint_eq(bindinventory_header("a.test",
+                                           "; zone a.test version 1 serial 4294967296 written by "
+                                           "dadns\n",
+                                           61, &v, &added),
+                      0);
+    ck_assert_uint_eq(bindinventory_header("a.test",
+                                           "; zone a.test version 1 serial 1 nl=2 written by "
+                                           "dadns\n",
+                                           55, &v, &added),
+                      0);
+}
+END_TEST
+
+START_TEST(named_inventory)
+{
+    struct backend_conf bc;
+    struct bindbackend *b = open_named_backend(&bc);
+    struct bindinventory_stats st;
+    struct inv_list l = {0};
+    const struct held_zone *h;
+    struct change c[5];
+    char want[41], p[1024], *content;
+    const char *t1 = inv_text("inv1.test", 101), *t2 = inv_text("inv2.test", 102),
+               *t3 = inv_text("inv3.test", 103);
+    static const char nonl[] = "$TTL 300\n@ SOA ns1.inv4.test. h.inv4.test. 104 1 1 1 1\n"
+                               "@ NS ns1.inv4.test.\nns1 A 192.0.2.4";
+    static const char broken[] = "$TTL 300\n@ SOA ns1.invbad.test. h.invbad.test. 1 1 1 1 1\n"
+                                 "@ NS ns1.invbad.test.\nns1 IN A 192.0.2.300\n";
+    struct err e;
+
+    bc.query_addr = "127.0.0.1";
+    bc.query_port = dns_port;
+    inv_save(&c[0], "inv1.test", 11, 101, t1);
+    inv_save(&c[1], "inv2.test", 12, 102, t2);
+    inv_save(&c[2], "inv3.test", 13, 103, t3);
+    inv_save(&c[3], "inv4.test", 14, 104, nonl);
+    inv_save(&c[4], "invbad.test", 15, 1, broken);
+    ck_assert_int_eq(bindbackend_apply(b, c, 5), 0);
+    ck_assert(wait_serial("inv1.test", 101));
+    ck_assert(wait_serial("inv2.test", 102));
+    ck_assert(wait_serial("inv3.test", 103));
+    ck_assert(wait_serial("inv4.test", 104));
+
+    ck_assert_int_eq(bindinventory_run(&bc, NULL, collect, &l, &st, &e), 0);
+    ck_assert_uint_eq(st.zones, l.n);
+    ck_assert_uint_ge(l.n, 5);
+    for (size_t i = 1; i < l.n; i++) /* in name order */
+        ck_assert_int_lt(strcmp(l.v[i - 1].zone, l.v[i].zone), 0);
+    h = inv_find(&l, "inv1.test");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(h->has_serial, 1);
+    ck_assert_uint_eq(h->serial, 101);
+    ck_assert_uint_eq(h->version, 11);
+    ck_assert_int_eq(h->managed, 1);
+    sha1_hex(t1, strlen(t1), want);
+    ck_assert_str_eq(h->digest, want); /* the store's digest of the text */
+    h = inv_find(&l, "inv2.test");
+    ck_assert_uint_eq(h->serial, 102);
+    sha1_hex(t2, strlen(t2), want);
+    ck_assert_str_eq(h->digest, want);
+    /* a text without a final newline: the file has one more octet, which the header line
+     * records (nl=1) and the digest leaves out: still the store's digest of the text */
+    h = inv_find(&l, "inv4.test");
+    ck_assert_uint_eq(h->serial, 104);
+    sha1_hex(nonl, strlen(nonl), want);
+    ck_assert_str_eq(h->digest, want);
+    ck_assert_uint_eq(h->version, 14);
+    /* named could not load it: listed, no serial */
+    h = inv_find(&l, "invbad.test");
+    ck_assert_ptr_nonnull(h);
+    ck_assert_int_eq(h->has_serial, 0);
+    ck_assert_uint_eq(h->version, 15);
+    ck_assert_int_eq(h->managed, 1);
+
+    /* behind dadns's back: inv2's file edited (header kept), inv3's file deleted, a stray
+     * file in zones_dir (not reported: not in the include) */
+    path(p, sizeof(p), "%s/inv2.test.db", zones_dir);
+    content = read_text(p);
+    ck_assert_ptr_nonnull(content);
+    ck_assert_ptr_nonnull(strstr(content, "192.0.2.1"));
+    strstr(content, "192.0.2.1")[8] = '9';
+    write_file(p, content, 0644);
+    free(content);
+    path(p, sizeof(p), "%s/inv3.test.db", zones_dir);
+    ck_assert_int_eq(unlink(p), 0);
+    path(p, sizeof(p), "%s/stray.test.db", zones_dir);
+    write_file(p, t1, 0644);
+    l.n = 0;
+    ck_assert_int_eq(bindinventory_run(&bc, NULL, collect, &l, &st, &e), 0);
+    h = inv_find(&l, "inv2.test");
+    sha1_hex(t2, strlen(t2), want);
+    ck_assert_str_ne(h->digest, want);
+    ck_assert_uint_eq(strlen(h->digest), 40);
+    ck_assert_uint_eq(h->version, 12);
+    h = inv_find(&l, "inv3.test");
+    ck_assert_str_eq(h->digest, BINDINVENTORY_MODIFIED);
+    ck_assert_int_eq(h->has_serial, 1); /* named still serves what it loaded */
+    ck_assert_uint_eq(h->version, 0);
+    ck_assert_uint_ge(st.missing_files, 1);
+    ck_assert_ptr_null(inv_find(&l, "stray.test"));
+    unlink(p);
+
+    /* the change_backend callback, and @fn stopping it */
+    l.n = 0;
+    l.stop_after = 2;
+    {
+        char reason[256] = "";
+
+        ck_assert_int_eq(bindinventory_backend(b, collect, &l, reason, sizeof(reason)), 7);
+        ck_assert_uint_eq(l.n, 2);
+    }
+
+    for (size_t i = 0; i < 5; i++)
+        c[i].op = CHANGE_DELETE;
+    apply_ok(b, c, 5);
+    free(l.v);
+    bindbackend_free(b);
+}
+END_TEST
+
+START_TEST(named_inventory_errors)
+{
+    struct soaquery_opts o = {.timeout_ms = 100, .tries = 2, .deadline_ms = 3000};
+    struct backend_conf bc;
+    struct inv_list l = {0};
+    char dir[600], inc[700], text[2048];
+    struct err e;
+    double t0;
+    int free_port;
+
+    path(dir, sizeof(dir), "%s/inv-errors", root);
+    path(inc, sizeof(inc), "%s/inv-errors.conf", root);
+    mkdir(dir, 0755);
+    init_bc(&bc, dir, inc, (char *)find_bin("rndc"), rndc_conf);
+    bc.query_addr = "127.0.0.1";
+    bc.query_port = dns_port;
+    /* no include: nothing held */
+    unlink(inc);
+    ck_assert_int_eq(bindinventory_run(&bc, &o, collect, &l, NULL, &e), 0);
+    ck_assert_uint_eq(l.n, 0);
+    /* an include dadns did not write */
+    write_file(inc, "zone \"x.test\" { type primary; file \"/etc/passwd\"; };\n", 0644);
+    ck_assert_int_eq(bindinventory_run(&bc, &o, collect, &l, NULL, &e), DADNS_ECONFIG);
+    ck_assert_msg(strstr(e.text, "inv-errors.conf:1:") != NULL, "%s", e.text);
+    /* named does not know the zone: REFUSED, no serial, the file is there */
+    snprintf(text, sizeof(text),
+             "%szone \"ghost.test\" { type primary; file \"%s/ghost.test.db\"; };\n",
+             BINDCONF_HEADER, dir);
+    write_file(inc, text, 0644);
+    ck_assert_int_eq(bindinventory_run(&bc, &o, collect, &l, NULL, &e), 0);
+    ck_assert_uint_eq(l.n, 1);
+    ck_assert_str_eq(l.v[0].zone, "ghost.test");
+    ck_assert_int_eq(l.v[0].has_serial, 0);
+    ck_assert_str_eq(l.v[0].digest, BINDINVENTORY_MODIFIED);
+    /* named down (nobody on the port): an error, not "nothing served" */
+    do {
+        free_port = 20000 + rand() % 40000;
+    } while (!port_free(free_port));
+    bc.query_port = free_port;
+    t0 = now_s();
+    ck_assert_int_eq(bindinventory_run(&bc, &o, collect, &l, NULL, &e), DADNS_EBACKEND);
+    ck_assert_double_lt(now_s() - t0, 2.0);
+    ck_assert_msg(strstr(e.text, "answered none of 1 SOA queries") != NULL, "%s", e.text);
+    free(l.v);
+}
+END_TEST
+
+START_TEST(named_inventory_many)
+{
+    enum { N = 3000 };
+    struct backend_conf bc;
+    struct bindbackend *b = open_named_backend(&bc);
+    struct change *c = calloc(N, sizeof(*c));
+    char *text = malloc((size_t)N * 200);
+    struct bindinventory_stats st;
+    struct inv_list l = {0};
+    struct err e;
+    size_t i, mine = 0;
+    double t0;
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(text);
+    bc.query_addr = "127.0.0.1";
+    bc.query_port = dns_port;
+    for (i = 0; i < N; i++) {
+        char *t = text + i * 200, name[64];
+
+        snprintf(name, sizeof(name), "many%zu.test", i);
+        snprintf(t, 200,
+                 "$TTL 300\n@ SOA ns1 h %zu 3600 600 86400 300\n@ NS ns1\nns1 A 192.0.2.1\n",
+                 1000 + i);
+        inv_save(&c[i], name, 1, (uint32_t)(1000 + i), t);
+    }
+    apply_ok(b, c, N);
+    ck_assert(wait_serial("many2999.test", 3999));
+    /* named loads the zones of one reconfig in no particular order: until every one serves,
+     * an inventory rightly reports some without a serial */
+    t0 = now_s();
+    for (;;) {
+        size_t served = 0;
+
+        l.n = 0;
+        ck_assert_int_eq(bindinventory_run(&bc, NULL, collect, &l, &st, &e), 0);
+        for (i = 0; i < l.n; i++)
+            served += l.v[i].has_serial ? 1 : 0;
+        if (served >= l.n || now_s() - t0 > 20)
+            break;
+        usleep(200000);
+    }
+    l.n = 0;
+    t0 = now_s();
+    ck_assert_int_eq(bindinventory_run(&bc, NULL, collect, &l, &st, &e), 0);
+    fprintf(stderr,
+            "bindinventory: %zu zones in %.3f s (SOA queries %.3f s, %lu sent; files %.3f s)\n",
+            l.n, now_s() - t0, st.query_s, st.q.sent, st.files_s);
+    l.n = 0;
+    t0 = now_s();
+    ck_assert_int_eq(bindinventory_run(&bc, NULL, collect, &l, &st, &e), 0);
+    fprintf(
+        stderr,
+        "bindinventory: again %zu zones in %.3f s (SOA queries %.3f s, %lu sent; files %.3f s)\n",
+        l.n, now_s() - t0, st.query_s, st.q.sent, st.files_s);
+    for (i = 0; i < l.n; i++) {
+        unsigned long k;
+
+        if (sscanf(l.v[i].zone, "many%lu.test", &k) != 1)
+            continue;
+        mine++;
+        ck_assert_msg(l.v[i].has_serial && l.v[i].serial == 1000 + k, "%s: %d %u", l.v[i].zone,
+                      l.v[i].has_serial, l.v[i].serial);
+    }
+    ck_assert_uint_eq(mine, N);
+    for (i = 0; i < N; i++)
+        c[i].op = CHANGE_DELETE;
+    apply_ok(b, c, N);
+    free(l.v);
+    free(c);
+    free(text);
     bindbackend_free(b);
 }
 END_TEST
@@ -1046,6 +1633,8 @@ static Suite *bindbackend_suite(void)
     tcase_add_test(tc, fake_batches_cost);
     tcase_add_test(tc, fake_failures_are_confined);
     tcase_add_test(tc, fake_open_errors);
+    tcase_add_test(tc, fake_arrives_failed);
+    tcase_add_test(tc, fake_include_repaired);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("named");
@@ -1054,6 +1643,15 @@ static Suite *bindbackend_suite(void)
     tcase_add_test(tc, named_verify_repairs);
     tcase_add_test(tc, named_many_new_zones);
     tcase_add_test(tc, named_unreachable_then_back);
+    tcase_add_test(tc, named_forced_repairs);
+    suite_add_tcase(su, tc);
+
+    tc = tcase_create("inventory");
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, inventory_header_line);
+    tcase_add_test(tc, named_inventory);
+    tcase_add_test(tc, named_inventory_errors);
+    tcase_add_test(tc, named_inventory_many);
     suite_add_tcase(su, tc);
     return su;
 }

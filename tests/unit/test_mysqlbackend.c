@@ -15,11 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nettle/sha1.h>
+
 #include "buf.h"
 #include "config.h"
 #include "hook.h"
 #include "mariadb_fixture.h"
 #include "mysqlbackend.h"
+#include "mysqlinventory.h"
+#include "rowhash.h"
 #include "rows.h"
 #include "schema.h"
 
@@ -1391,6 +1395,128 @@ START_TEST(verify_and_repair)
 }
 END_TEST
 
+/* ---- forced changes (op=push) ------------------------------------------------------------ */
+
+/* apply_forced - apply one forced change; returns its result (asserting apply returned 0). */
+static int apply_forced(enum change_op op, const char *zone, uint64_t version, const char *text,
+                        struct change *out)
+{
+    struct change c;
+
+    change_init(&c, op, zone, version, text);
+    c.force = 1;
+    ck_assert_int_eq(mysqlbackend_apply(mb, &c, 1), 0);
+    if (out != NULL)
+        *out = c;
+    return c.result;
+}
+
+static void force_repairs(const char *type, enum rows_format fmt)
+{
+    const char *ztab = fmt == ROWS_COREDNS ? "zones" : "domains";
+    char t1[4096], t2[4096];
+    struct buf want, got, want2;
+    struct change c;
+
+    buf_init(&want, 1 << 20);
+    buf_init(&want2, 1 << 20);
+    buf_init(&got, 1 << 20);
+    snprintf(t1, sizeof(t1), "%s", zone_text("f.example", 1, "192.0.2.1"));
+    snprintf(t2, sizeof(t2), "%s", zone_text("f.example", 2, "192.0.2.2"));
+    expected_rows(&want, fmt, "f.example", t1);
+    expected_rows(&want2, fmt, "f.example", t2);
+    open_ok(load(type, NULL), true);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "f.example", 5, t1, NULL), 0);
+
+    /* records lost behind dadns's back: a plain save of the version the database has is a
+     * no-op, a forced one rewrites them */
+    sql("DELETE FROM `%s`.records", dbname);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "f.example", 5, t1, NULL), 0);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.records", dbname), 0);
+    ck_assert_int_eq(apply_forced(CHANGE_SAVE, "f.example", 5, t1, &c), 0);
+    records_of(&got, fmt, "f.example");
+    ck_assert_str_eq(got.data, want.data);
+    ck_assert_uint_eq(mysqlbackend_stats(mb)->committed, 2);
+
+    /* a record edited and the zone row gone: back as they were */
+    if (fmt == ROWS_COREDNS)
+        sql("UPDATE `%s`.records SET data = '203.0.113.9' WHERE hostname = 'www'", dbname);
+    else
+        sql("UPDATE `%s`.records SET content = '203.0.113.9' WHERE name = 'www.f.example'", dbname);
+    records_of(&got, fmt, "f.example");
+    ck_assert_str_ne(got.data, want.data);
+    ck_assert_int_eq(apply_forced(CHANGE_SAVE, "f.example", 5, t1, NULL), 0);
+    records_of(&got, fmt, "f.example");
+    ck_assert_str_eq(got.data, want.data);
+    sql("DELETE FROM `%s`.records", dbname);
+    sql("DELETE FROM `%s`.%s", dbname, ztab);
+    ck_assert_int_eq(apply_forced(CHANGE_SAVE, "f.example", 5, t1, NULL), 0);
+    records_of(&got, fmt, "f.example");
+    ck_assert_str_eq(got.data, want.data);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.%s", dbname, ztab), 1);
+    ck_assert_int_eq(sql_int("SELECT version FROM `%s`.dadns_state", dbname), 5);
+
+    /* forced, but older than what the database has: never overwrites the newer version */
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "f.example", 6, t2, NULL), 0);
+    ck_assert_int_eq(apply_forced(CHANGE_SAVE, "f.example", 5, t1, NULL), 0);
+    records_of(&got, fmt, "f.example");
+    ck_assert_str_eq(got.data, want2.data);
+    ck_assert_int_eq(sql_int("SELECT version FROM `%s`.dadns_state", dbname), 6);
+
+    /* a forced delete of the version already deleted: nothing to do when nothing is left,
+     * the leftover zone removed when it is still dadns's (CoreDNS: managed_by), left alone
+     * when it is not (PowerDNS: a deleted state row means not ours) */
+    ck_assert_int_eq(apply1(CHANGE_DELETE, "f.example", 7, NULL, NULL), 0);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.%s", dbname, ztab), 0);
+    ck_assert_int_eq(apply_forced(CHANGE_DELETE, "f.example", 7, NULL, &c), 0);
+    ck_assert_int_eq(
+        sql_int("SELECT deleted FROM `%s`.dadns_state WHERE zone = 'f.example'", dbname), 1);
+    if (fmt == ROWS_COREDNS) {
+        sql("INSERT INTO `%s`.zones (zone_name, managed_by) VALUES ('f.example.', 'dadns')",
+            dbname);
+        sql("INSERT INTO `%s`.records (zone_id, hostname, type, data, ttl, online) SELECT id, "
+            "'@', 'A', '192.0.2.77', 60, 1 FROM `%s`.zones",
+            dbname, dbname);
+        ck_assert_int_eq(apply1(CHANGE_DELETE, "f.example", 7, NULL, NULL), 0);
+        ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.zones", dbname), 1);
+        ck_assert_int_eq(apply_forced(CHANGE_DELETE, "f.example", 7, NULL, &c), 0);
+        ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.zones", dbname), 0);
+        ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.records", dbname), 0);
+    } else {
+        sql("INSERT INTO `%s`.domains (name, type) VALUES ('f.example', 'NATIVE')", dbname);
+        ck_assert_int_eq(apply_forced(CHANGE_DELETE, "f.example", 7, NULL, &c), 0);
+        ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.domains", dbname), 1);
+        sql("DELETE FROM `%s`.domains", dbname);
+    }
+
+    /* a zone dadns does not manage: a forced save is refused like any other */
+    if (fmt == ROWS_COREDNS)
+        sql("INSERT INTO `%s`.zones (zone_name, managed_by) VALUES ('hand.example.', 'someone')",
+            dbname);
+    else
+        sql("INSERT INTO `%s`.domains (name, type) VALUES ('hand.example', 'NATIVE')", dbname);
+    ck_assert_int_eq(
+        apply_forced(CHANGE_SAVE, "hand.example", 1, zone_text("hand.example", 1, "192.0.2.1"), &c),
+        DADNS_EDENIED);
+    ck_assert_int_eq(c.permanent, 1);
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM `%s`.records", dbname), 0);
+    buf_free(&want);
+    buf_free(&want2);
+    buf_free(&got);
+}
+
+START_TEST(force_repairs_coredns)
+{
+    force_repairs("coredns_mysql", ROWS_COREDNS);
+}
+END_TEST
+
+START_TEST(force_repairs_powerdns)
+{
+    force_repairs("powerdns_mysql", ROWS_POWERDNS);
+}
+END_TEST
+
 /* ---- operator commands ------------------------------------------------------------------ */
 
 START_TEST(hooks_run_after_commit)
@@ -1513,6 +1639,362 @@ START_TEST(hook_split_and_timeout)
 }
 END_TEST
 
+/* ---- inventory (mysqlinventory.c, rowhash.c) -------------------------------------------- */
+
+/* A collected inventory. */
+struct inv_list {
+    struct held_zone *v;
+    size_t n, cap;
+};
+
+static int collect(void *arg, const struct held_zone *z)
+{
+    struct inv_list *l = arg;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = realloc(l->v, l->cap * sizeof(*l->v));
+        ck_assert_ptr_nonnull(l->v);
+    }
+    l->v[l->n++] = *z;
+    return 0;
+}
+
+static const struct held_zone *inv_find(const struct inv_list *l, const char *zone)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i].zone, zone) == 0)
+            return &l->v[i];
+    }
+    return NULL;
+}
+
+/* inventory - a fresh inventory of the open backend into @l (through the change_backend
+ * callback); @st (may be NULL) gets mysqlinventory_run's counters from a second run. */
+static void inventory(struct inv_list *l, struct mysqlinventory_stats *st)
+{
+    char reason[256] = "";
+    struct err e;
+    MYSQL *db;
+    int rc;
+
+    l->n = 0;
+    rc = mysqlinventory_backend(mb, collect, l, reason, sizeof(reason));
+    ck_assert_msg(rc == 0, "inventory: %d %s", rc, reason);
+    if (st != NULL) {
+        struct inv_list again = {0};
+
+        ck_assert_int_eq(mysqlbackend_connection(mb, &db, &e), 0);
+        ck_assert_int_eq(mysqlinventory_run(db, mysqlbackend_conf(mb), collect, &again, st, &e), 0);
+        ck_assert_uint_eq(again.n, l->n);
+        free(again.v);
+    }
+}
+
+static void sha1_of(const char *text, char out[41])
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t d[SHA1_DIGEST_SIZE];
+    struct sha1_ctx c;
+    size_t i;
+
+    sha1_init(&c);
+    sha1_update(&c, strlen(text), (const uint8_t *)text);
+    sha1_digest(&c, sizeof(d), d);
+    for (i = 0; i < sizeof(d); i++) {
+        out[2 * i] = digits[d[i] >> 4];
+        out[2 * i + 1] = digits[d[i] & 15];
+    }
+    out[40] = '\0';
+}
+
+/* expect - zone @zone in @l as given (@digest NULL: not checked). */
+static void expect(const struct inv_list *l, const char *zone, int managed, int has_serial,
+                   uint32_t serial, uint64_t version, const char *digest)
+{
+    const struct held_zone *h = inv_find(l, zone);
+
+    ck_assert_msg(h != NULL, "%s not in the inventory", zone);
+    ck_assert_msg(h->managed == managed && h->has_serial == has_serial &&
+                      (!has_serial || h->serial == serial) && h->version == version,
+                  "%s: managed %d serial %d/%u version %llu", zone, h->managed, h->has_serial,
+                  h->serial, (unsigned long long)h->version);
+    if (digest != NULL)
+        ck_assert_msg(strcmp(h->digest, digest) == 0, "%s: digest \"%s\", want \"%s\"", zone,
+                      h->digest, digest);
+}
+
+static void inventory_follows_the_rows(const char *type, enum rows_format fmt)
+{
+    bool cd = fmt == ROWS_COREDNS;
+    char ta[4096], tb[4096], tc[4096], tb2[4096], da[41], db_[41], dc[41];
+    struct mysqlinventory_stats st;
+    struct inv_list l = {0};
+
+    snprintf(ta, sizeof(ta), "%s", zone_text("a.example", 2024010101, "192.0.2.1"));
+    snprintf(tb, sizeof(tb), "%s", zone_text("b.example", 2024010102, "192.0.2.2"));
+    snprintf(tc, sizeof(tc), "%s", zone_text("c.example", 2024010103, "192.0.2.3"));
+    sha1_of(ta, da);
+    sha1_of(tb, db_);
+    sha1_of(tc, dc);
+    open_ok(load(type, NULL), true);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "a.example", 1, ta, NULL), 0);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "b.example", 2, tb, NULL), 0);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "c.example", 3, tc, NULL), 0);
+    ck_assert_int_eq(
+        apply1(CHANGE_SAVE, "gone.example", 4, zone_text("gone.example", 4, "192.0.2.4"), NULL), 0);
+    ck_assert_int_eq(apply1(CHANGE_DELETE, "gone.example", 5, NULL, NULL), 0);
+    /* a zone somebody else put there, with its own SOA */
+    if (cd) {
+        sql("INSERT INTO `%s`.zones (zone_name, managed_by) VALUES ('Other.Example.', 'someone')",
+            dbname);
+        sql("INSERT INTO `%s`.records (zone_id, hostname, type, data, ttl, online) SELECT id, "
+            "'@', 'SOA', 'ns.other.example. h.other.example. 77 1 1 1 1', 60, 1 FROM `%s`.zones "
+            "WHERE zone_name = 'Other.Example.'",
+            dbname, dbname);
+    } else {
+        sql("INSERT INTO `%s`.domains (name, type) VALUES ('other.example', 'NATIVE')", dbname);
+        sql("INSERT INTO `%s`.records (domain_id, name, type, content, ttl, prio) SELECT id, "
+            "'other.example', 'SOA', 'ns.other.example h.other.example 77 1 1 1 1', 60, 0 FROM "
+            "`%s`.domains WHERE name = 'other.example'",
+            dbname, dbname);
+    }
+
+    inventory(&l, &st);
+    ck_assert_uint_eq(l.n, 4);
+    ck_assert_str_eq(l.v[0].zone, "a.example"); /* in name order */
+    ck_assert_str_eq(l.v[3].zone, "other.example");
+    expect(&l, "a.example", 1, 1, 2024010101, 1, da);
+    expect(&l, "b.example", 1, 1, 2024010102, 2, db_);
+    expect(&l, "c.example", 1, 1, 2024010103, 3, dc);
+    expect(&l, "other.example", 0, 1, 77, 0, "");
+    ck_assert_ptr_null(inv_find(&l, "gone.example"));
+    ck_assert_uint_eq(st.zones, 4);
+    ck_assert_uint_eq(st.managed, 3);
+    ck_assert_uint_eq(st.modified, 0);
+    ck_assert_uint_gt(st.rows, 30);
+
+    /* behind dadns's back: a row of b edited, a row added to c, zone a deleted by hand */
+    if (cd) {
+        sql("UPDATE `%s`.records r JOIN `%s`.zones z ON z.id = r.zone_id SET r.data = "
+            "'203.0.113.9' WHERE z.zone_name = 'b.example.' AND r.hostname = 'www'",
+            dbname, dbname);
+        sql("INSERT INTO `%s`.records (zone_id, hostname, type, data, ttl, online) SELECT id, "
+            "'extra', 'A', '192.0.2.99', 60, 1 FROM `%s`.zones WHERE zone_name = 'c.example.'",
+            dbname, dbname);
+        sql("DELETE FROM `%s`.records WHERE zone_id IN (SELECT id FROM `%s`.zones WHERE "
+            "zone_name = 'a.example.')",
+            dbname, dbname);
+        sql("DELETE FROM `%s`.zones WHERE zone_name = 'a.example.'", dbname);
+    } else {
+        sql("UPDATE `%s`.records SET content = '203.0.113.9' WHERE name = 'www.b.example'", dbname);
+        sql("INSERT INTO `%s`.records (domain_id, name, type, content, ttl, prio) SELECT id, "
+            "'extra.c.example', 'A', '192.0.2.99', 60, 0 FROM `%s`.domains WHERE name = "
+            "'c.example'",
+            dbname, dbname);
+        sql("DELETE FROM `%s`.records WHERE domain_id IN (SELECT id FROM `%s`.domains WHERE "
+            "name = 'a.example')",
+            dbname, dbname);
+        sql("DELETE FROM `%s`.domains WHERE name = 'a.example'", dbname);
+    }
+    inventory(&l, &st);
+    ck_assert_uint_eq(l.n, 3);
+    ck_assert_ptr_null(inv_find(&l, "a.example")); /* absent */
+    expect(&l, "b.example", 1, 1, 2024010102, 2, MYSQLINVENTORY_MODIFIED);
+    expect(&l, "c.example", 1, 1, 2024010103, 3, MYSQLINVENTORY_MODIFIED);
+    expect(&l, "other.example", 0, 1, 77, 0, "");
+    ck_assert_uint_eq(st.modified, 2);
+
+    /* a SOA row switched off is not served: no serial */
+    if (cd)
+        sql("UPDATE `%s`.records SET online = 0 WHERE type = 'SOA' AND data LIKE '%%77 1 1 1 1'",
+            dbname);
+    else
+        sql("UPDATE `%s`.records SET disabled = 1 WHERE name = 'other.example'", dbname);
+    inventory(&l, NULL);
+    expect(&l, "other.example", 0, 0, 0, 0, "");
+
+    /* the repairs the reconciler would send */
+    snprintf(tb2, sizeof(tb2), "%s", zone_text("b.example", 2024010109, "192.0.2.22"));
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "b.example", 9, tb2, NULL), 0);
+    ck_assert_int_eq(apply1(CHANGE_VERIFY, "c.example", 3, tc, NULL), 0);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "a.example", 10, ta, NULL), 0);
+    sha1_of(tb2, db_);
+    inventory(&l, &st);
+    expect(&l, "a.example", 1, 1, 2024010101, 10, da);
+    expect(&l, "b.example", 1, 1, 2024010109, 9, db_);
+    expect(&l, "c.example", 1, 1, 2024010103, 3, dc);
+    ck_assert_uint_eq(st.modified, 0);
+    free(l.v);
+}
+
+START_TEST(inventory_follows_the_rows_coredns)
+{
+    inventory_follows_the_rows("coredns_mysql", ROWS_COREDNS);
+}
+END_TEST
+
+START_TEST(inventory_follows_the_rows_powerdns)
+{
+    inventory_follows_the_rows("powerdns_mysql", ROWS_POWERDNS);
+}
+END_TEST
+
+START_TEST(inventory_rowhash_matches_rowset)
+{
+    struct rows_builder *rb = NULL;
+    struct rowset rs;
+    struct rowhash h1, h2;
+    char a[ROWHASH_HEX], b[ROWHASH_HEX], c[ROWHASH_HEX];
+    struct err e;
+    size_t i;
+
+    memset(&rs, 0, sizeof(rs));
+    ck_assert_int_eq(rows_builder_new(&rb), 0);
+    ck_assert_int_eq(rows_build(rb, ROWS_POWERDNS, "h.example",
+                                zone_text("h.example", 1, "192.0.2.1"),
+                                strlen(zone_text("h.example", 1, "192.0.2.1")), &rs, &e),
+                     0);
+    /* order does not matter; NULL is not ""; one field more or less changes it */
+    rowhash_rowset(ROWS_POWERDNS, &rs, a);
+    rowhash_init(&h1);
+    for (i = rs.n; i-- > 0;) {
+        const struct row *w = &rs.v[i];
+
+        rowhash_add(&h1, w->name, strlen(w->name), w->type, w->type ? strlen(w->type) : 0,
+                    w->content, w->content ? strlen(w->content) : 0, w->ttl, w->prio,
+                    w->auth ? 1 : 0, 1);
+    }
+    rowhash_hex(&h1, b);
+    ck_assert_str_eq(a, b);
+    rowhash_init(&h1);
+    rowhash_init(&h2);
+    rowhash_add(&h1, "x", 1, NULL, 0, NULL, 0, 0, 0, 0, 1);
+    rowhash_add(&h2, "x", 1, "", 0, "", 0, 0, 0, 0, 1);
+    rowhash_hex(&h1, b);
+    rowhash_hex(&h2, c);
+    ck_assert_str_ne(b, c);
+    rowhash_init(&h2);
+    rowhash_add(&h2, "x", 1, NULL, 0, NULL, 0, 0, 0, 0, 1);
+    rowhash_add(&h2, "x", 1, NULL, 0, NULL, 0, 0, 0, 0, 1); /* a duplicate row counts */
+    rowhash_hex(&h2, c);
+    ck_assert_str_ne(b, c);
+    rowhash_rowset(ROWS_COREDNS, &rs, c); /* the same rows in the other format's columns */
+    ck_assert_str_ne(a, c);
+    rowset_free(&rs);
+    rows_builder_free(rb);
+}
+END_TEST
+
+START_TEST(inventory_old_state_table_migrated)
+{
+    const struct backend_conf *bc = load("powerdns_mysql", NULL);
+    const char *t = zone_text("old.example", 2024010105, "192.0.2.5");
+    struct mysqlinventory_stats st;
+    struct inv_list l = {0};
+    char d[41];
+
+    open_ok(bc, true);
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "old.example", 5, t, NULL), 0);
+    mysqlbackend_free(mb);
+    mb = NULL;
+    /* a state table of an earlier release */
+    sql("ALTER TABLE `%s`.dadns_state DROP COLUMN rows_digest", dbname);
+    open_ok(bc, false); /* migrated without --init-schema */
+    ck_assert_int_eq(sql_int("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE "
+                             "TABLE_SCHEMA = '%s' AND TABLE_NAME = 'dadns_state' AND "
+                             "COLUMN_NAME = 'rows_digest'",
+                             dbname),
+                     1);
+    inventory(&l, &st);
+    expect(&l, "old.example", 1, 1, 2024010105, 5, ""); /* cannot tell */
+    ck_assert_uint_eq(st.unknown, 1);
+    /* a verify of the same version leaves it so; the next save records the rows */
+    ck_assert_int_eq(apply1(CHANGE_SAVE, "old.example", 6, t, NULL), 0);
+    sha1_of(t, d);
+    inventory(&l, &st);
+    expect(&l, "old.example", 1, 1, 2024010105, 6, d);
+    ck_assert_uint_eq(st.unknown, 0);
+    free(l.v);
+}
+END_TEST
+
+START_TEST(inventory_reconnects)
+{
+    struct inv_list l = {0};
+    char reason[256];
+    int rc;
+
+    open_ok(load("coredns_mysql", NULL), true);
+    ck_assert_int_eq(
+        apply1(CHANGE_SAVE, "r.example", 1, zone_text("r.example", 7, "192.0.2.7"), NULL), 0);
+    kill_writers();
+    inventory(&l, NULL);
+    expect(&l, "r.example", 1, 1, 7, 1, NULL);
+    ck_assert_uint_ge(mysqlbackend_stats(mb)->reconnects, 1);
+    /* the database down: an error with a reason */
+    mariadb_fixture_kill();
+    rc = mysqlinventory_backend(mb, collect, &l, reason, sizeof(reason));
+    ck_assert_int_eq(rc, DADNS_EBACKEND);
+    ck_assert_msg(strstr(reason, "cannot connect") != NULL, "%s", reason);
+    ck_assert_int_eq(mariadb_fixture_restart(), 0);
+    mysql_close(root);
+    root = mysql_init(NULL);
+    ck_assert_ptr_nonnull(
+        mysql_real_connect(root, NULL, "root", "", NULL, 0, mariadb_fixture_socket(), 0));
+    inventory(&l, NULL);
+    expect(&l, "r.example", 1, 1, 7, 1, NULL);
+    free(l.v);
+}
+END_TEST
+
+START_TEST(inventory_many_zones)
+{
+    enum { N = 2000 };
+    const char *types[] = {"coredns_mysql", "powerdns_mysql"};
+    struct mysqlinventory_stats st;
+    struct inv_list l = {0};
+    struct change *c = calloc(N, sizeof(*c));
+    char *texts = malloc((size_t)N * 4096), zone[64];
+    size_t i, k;
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(texts);
+    for (k = 0; k < 2; k++) {
+        if (k > 0)
+            new_db();
+        open_ok(load(types[k], "      group_size: 64\n"), true);
+        for (i = 0; i < N; i++) {
+            snprintf(zone, sizeof(zone), "z%zu.example", i);
+            snprintf(texts + i * 4096, 4096, "%s",
+                     zone_text(zone, (unsigned)(1000 + i), "192.0.2.1"));
+            change_init(&c[i], CHANGE_SAVE, zone, 1, texts + i * 4096);
+        }
+        ck_assert_int_eq(mysqlbackend_apply(mb, c, N), 0);
+        for (i = 0; i < N; i++)
+            ck_assert_msg(c[i].result == 0, "%s: %s", c[i].zone, c[i].reason);
+        inventory(&l, &st);
+        fprintf(stderr, "mysqlinventory: %s: %zu zones, %zu rows in %.3f s\n", types[k], st.zones,
+                st.rows, st.seconds);
+        ck_assert_uint_eq(l.n, N);
+        ck_assert_uint_eq(st.managed, N);
+        ck_assert_uint_eq(st.modified, 0);
+        for (i = 0; i < l.n; i++) {
+            unsigned long z;
+
+            ck_assert_int_eq(sscanf(l.v[i].zone, "z%lu.example", &z), 1);
+            ck_assert_uint_eq(l.v[i].serial, 1000 + z);
+            ck_assert_uint_eq(strlen(l.v[i].digest), 40);
+        }
+    }
+    free(l.v);
+    free(c);
+    free(texts);
+}
+END_TEST
+
 /* ---- runner ----------------------------------------------------------------------------- */
 
 static TCase *tcase(const char *name)
@@ -1574,10 +2056,24 @@ static Suite *mysqlbackend_suite(void)
     tcase_add_test(tc, verify_and_repair);
     suite_add_tcase(s, tc);
 
+    tc = tcase("force");
+    tcase_add_test(tc, force_repairs_coredns);
+    tcase_add_test(tc, force_repairs_powerdns);
+    suite_add_tcase(s, tc);
+
     tc = tcase("hooks");
     tcase_add_test(tc, hooks_run_after_commit);
     tcase_add_test(tc, hooks_run_in_parallel);
     tcase_add_test(tc, hook_split_and_timeout);
+    suite_add_tcase(s, tc);
+
+    tc = tcase("inventory");
+    tcase_add_test(tc, inventory_follows_the_rows_coredns);
+    tcase_add_test(tc, inventory_follows_the_rows_powerdns);
+    tcase_add_test(tc, inventory_rowhash_matches_rowset);
+    tcase_add_test(tc, inventory_old_state_table_migrated);
+    tcase_add_test(tc, inventory_reconnects);
+    tcase_add_test(tc, inventory_many_zones);
     suite_add_tcase(s, tc);
     return s;
 }
