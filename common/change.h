@@ -27,7 +27,13 @@ struct change {
                                  deletes; backends may record it for inventories */
     const char *text;         /* zone text for SAVE/VERIFY, borrowed for the call; else NULL */
     size_t text_len;
-    /* filled by the backend */
+    int force; /* 1 = forced apply (op=push): the backend must rewrite the zone from this state
+                  (SAVE) or remove it (DELETE) even when it believes it already has this
+                  version, repairing what was lost or edited behind its back (the zone file and
+                  its include line, the rows). Never a licence to overwrite a NEWER version or
+                  to touch a zone dadns does not manage. */
+    /* filled by the backend; a change that arrives with result != 0 (the consumer could not
+     * build it, e.g. a state without text) is skipped by the backend, result and reason kept */
     int result;       /* 0 = applied (or verified), negative DADNS_E* = failed, will be retried */
     int permanent;    /* with result != 0: 1 = retrying cannot help (the backend refuses this
                          zone, e.g. not managed by dadns or over a backend limit): the consumer
@@ -55,7 +61,8 @@ struct change_backend {
     void *ctx; /* the backend's own state, passed back to apply */
     /* apply - carry out every change of @changes (@n changes, distinct zones) and set each
      * change's result/reason. Work should be coalesced (one reconfigure or transaction per
-     * batch, not per zone), and one failing zone must not fail the others. Returns 0 when the
+     * batch, not per zone), and one failing zone must not fail the others. Changes that
+     * arrive with result != 0 are skipped, their result and reason kept. Returns 0 when the
      * batch was processed (failures are in the results), or a negative DADNS_E* code when the
      * backend could not be used at all (then every change counts as failed). */
     int (*apply)(void *ctx, struct change *changes, size_t n);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bindconf.h"
@@ -35,6 +36,9 @@
 #define INCLUDE_MAX     ((size_t)512 << 20) /* refuse a larger include file at start */
 #define ZONE_HEADER_MAX 512                 /* room for the header line of a zone file */
 #define FILE_MODE       0644                /* zone files and include: named must read them */
+/* A forced batch compares the include's content at most this often (ms) while its stat is
+ * untouched: a resync is thousands of forced batches. */
+#define RECHECK_MS 1000
 
 struct bindbackend {
     const struct backend_conf *bc; /* borrowed settings */
@@ -47,6 +51,7 @@ struct bindbackend {
     int need_reconfig;             /* include + reconfig owed to named */
     int inc_known;                 /* inc_st is the include as last written or found right */
     struct stat inc_st;            /* its stat then (see check_include) */
+    struct timespec inc_at;        /* when (CLOCK_MONOTONIC) */
     unsigned long seq;             /* for temporary names of very long zone names */
     struct rndc rndc;              /* how to run rndc */
 };
@@ -296,6 +301,17 @@ static void sweep_temp(int dfd, const char *prefix)
 static void remember_include(struct bindbackend *b)
 {
     b->inc_known = fstatat(b->idir, b->include_name, &b->inc_st, AT_SYMLINK_NOFOLLOW) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &b->inc_at);
+}
+
+/* remembered_ms - milliseconds since remember_include last ran. */
+static long long remembered_ms(const struct bindbackend *b)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - b->inc_at.tv_sec) * 1000 +
+           (now.tv_nsec - b->inc_at.tv_nsec) / 1000000;
 }
 
 static int same_time(const struct timespec *a, const struct timespec *b)
@@ -647,9 +663,10 @@ static int mark_missing(const char *zone, void *arg)
 }
 
 /* check_include - is the include on disk what S renders? Skipped (0) when its stat is what
- * remember_include saw, unless @full. When it is not (edited, restored from a backup, deleted
- * behind our back): every zone listed by only one of the two joins pending (named may have
- * loaded either), the include is owed (need_reconfig) and 1 is returned. Else 0. */
+ * remember_include saw -- with @full (a forced change), only when that was less than RECHECK_MS
+ * ago. When it is not (edited, restored from a backup, deleted behind our back): every zone
+ * listed by only one of the two joins pending (named may have loaded either), the include is
+ * owed (need_reconfig) and 1 is returned. Else 0. */
 static int check_include(struct bindbackend *b, int full)
 {
     struct strset *listed = NULL;
@@ -658,7 +675,7 @@ static int check_include(struct bindbackend *b, int full)
     struct err e;
     int rc;
 
-    if (!full && include_untouched(b))
+    if (include_untouched(b) && (!full || remembered_ms(b) < RECHECK_MS))
         return 0;
     buf_init(&want, SIZE_MAX / 2);
     buf_init(&have, INCLUDE_MAX);

@@ -32,9 +32,10 @@ int bindbackend_open(const struct backend_conf *bc, struct bindbackend **out, st
  * text) are skipped, their result and reason kept.
  *  - First the include on disk is checked against the live set: by its stat (a change since
  *    this module last wrote or checked it), or by its content when a change is forced
- *    (change.force). When it differs (edited, restored or deleted behind dadns's back), it is
- *    regenerated and "rndc reconfig" runs in this batch, every change of the batch then
- *    depending on that reconfig, and the zones written are also reloaded.
+ *    (change.force; at most once a second while the stat is untouched). When it differs
+ *    (edited, restored or deleted behind dadns's back), it is regenerated and "rndc reconfig"
+ *    runs in this batch, every change of the batch then depending on that reconfig, and the
+ *    zones written are also reloaded.
  *  - SAVE writes the zone file atomically; a new zone joins the include, a known one is
  *    reloaded (a forced SAVE reloads it even when a reconfig is owed for it, and a reload that
  *    finds named without the zone re-sends the include).

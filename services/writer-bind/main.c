@@ -91,13 +91,13 @@ int main(int argc, char **argv)
     consumer_stats_init(&stats);
     rc = writeradmin_start(cfg, bc, "writer-bind", &stats, &wa, &e);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason",
-                e.text, NULL);
+        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason", e.text,
+                NULL);
         goto out;
     }
     rc = bindbackend_open(bc, &bb, &e);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "cannot open the bind backend", "backend", bc->name, "error", e.text,
+        log_msg(LOG_ERROR, "cannot open the bind backend", "backend", bc->name, "reason", e.text,
                 NULL);
         goto out;
     }
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     snprintf(r, sizeof(r), "%llu", stats.repaired);
     snprintf(f, sizeof(f), "%llu", stats.failed);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "consumer loop failed", "backend", bc->name, "error", e.text, NULL);
+        log_msg(LOG_ERROR, "consumer loop failed", "backend", bc->name, "reason", e.text, NULL);
         goto out;
     }
     log_msg(LOG_INFO, "stopped", "backend", bc->name, "applied", a, "verified", v, "repaired", r,

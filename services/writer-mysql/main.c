@@ -66,11 +66,11 @@ static int open_backend(const struct backend_conf *bc, bool init_schema, struct 
         if (rc == 0)
             break;
         if (rc != DADNS_EBACKEND) {
-            log_msg(LOG_ERROR, "cannot use the database", "backend", bc->name, "error", e.text,
+            log_msg(LOG_ERROR, "cannot use the database", "backend", bc->name, "reason", e.text,
                     NULL);
             return rc;
         }
-        log_msg(LOG_WARN, "database unreachable, will retry", "backend", bc->name, "error", e.text,
+        log_msg(LOG_WARN, "database unreachable, will retry", "backend", bc->name, "reason", e.text,
                 NULL);
         for (left = wait_s; left > 0 && !stop; left--)
             sleep(1);
@@ -154,8 +154,8 @@ int main(int argc, char **argv)
     consumer_stats_init(&stats);
     rc = writeradmin_start(cfg, bc, "writer-mysql", &stats, &wa, &e);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason",
-                e.text, NULL);
+        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason", e.text,
+                NULL);
         goto out;
     }
     rc = open_backend(bc, init_schema, &mb);
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
     writeradmin_serving(wa);
     rc = consumer_run(cfg, bc, &backend, &stop, &stats, &e);
     if (rc != 0) {
-        log_msg(LOG_ERROR, "consumer loop failed", "backend", bc->name, "error", e.text, NULL);
+        log_msg(LOG_ERROR, "consumer loop failed", "backend", bc->name, "reason", e.text, NULL);
         goto out;
     }
     ms = mysqlbackend_stats(mb);

@@ -170,8 +170,10 @@ check "hand zone inserted" eq "$(printf '%s\n' "$HAND" | wc -l)" 3
 make_mysql_zone "$H" 100 >"$T/h.db"
 da_push "$H" "$T/h.db" "$HOST"
 check "push over the hand zone: ingest accepts it (error=0)" eq "$HTTP_BODY" "error=0"
-check "the writer read it and left it pending (refused, not applied)" \
-    wait_until 30 eval 'group_read_all coredns && [ "$(group_pending coredns)" -ge 1 ]'
+check "the writer refused it at once into the dead letters (permanent: not dadns's zone)" \
+    wait_until 30 eval 'group_read_all coredns && [ "$(redis_cli XLEN dadns:dead:coredns)" -ge 1 ]'
+check "the dead letter names the zone and says permanent" \
+    eval 'redis_cli XRANGE dadns:dead:coredns - + | tr "\n" " " | grep -q "zone $H .*permanent 1"'
 check "hand zone rows untouched by the push" eq "$(cd_rows "$H")" "$HAND"
 check "hand zone row untouched by the push (id, name, managed_by)" eq "$(mysql_q coredns_a \
     "SELECT id, zone_name, managed_by FROM zones WHERE zone_name = '$H.'")" "$HAND_ZONE"

@@ -229,8 +229,8 @@ make_mysql_zone "$H" 100 >"$T/h.db"
 da_push "$H" "$T/h.db" "$HOST"
 check "push over the hand domain: ingest accepts it (error=0)" eq "$HTTP_BODY" "error=0"
 check "pdns2 creates it in pdns_b" wait_until 30 mysql_converged pdns_b "$H"
-check "pdns1 read the push and left it pending (refused)" \
-    wait_until 30 eval 'group_read_all pdns1 && [ "$(group_pending pdns1)" -ge 1 ]'
+check "pdns1 refused the push at once into the dead letters (permanent)" \
+    wait_until 30 eval 'group_read_all pdns1 && [ "$(redis_cli XLEN dadns:dead:pdns1)" -ge 1 ]'
 check "hand domain rows untouched by the push" eq "$(pd_rows pdns_a "$H")" "$HAND_ROWS"
 check "hand domain still served with its own serial" pdns_serves "$H" 7
 da_form "action=delete&select0=$H&hostname=$HOST&username=user1"

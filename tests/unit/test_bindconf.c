@@ -268,7 +268,7 @@ START_TEST(zone_content)
                                           "@ IN NS ns1", 11, &out, &e),
                      0);
     ck_assert_str_eq(out.data, "; zone example.com version 18446744073709551615 serial "
-                               "4294967295 written by dadns\n@ IN NS ns1\n");
+                               "4294967295 nl=1 written by dadns\n@ IN NS ns1\n");
     buf_reset(&out);
     ck_assert_int_eq(bindconf_render_zone("example.com", 1, 0, "", 0, &out, &e), 0);
     ck_assert_str_eq(out.data, "; zone example.com version 1 serial 0 written by dadns\n");
