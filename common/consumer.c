@@ -329,7 +329,8 @@ static size_t classify(struct loop *L, size_t n, size_t *nack, size_t *ninvalid,
             L->ack_ids[(*nack)++] = en->id;
             (*ninvalid)++;
             log_msg(LOG_WARN, "skipping malformed or trimmed stream entry", "backend", L->bc->name,
-                    "id", en->id, NULL);
+                    "id", en->id, "reason", "no zone/op/version fields (trimmed while pending?)",
+                    NULL);
         } else if (en->backend[0] != '\0' && strcmp(en->backend, L->bc->name) != 0) {
             L->ack_ids[(*nack)++] = en->id;
             (*nskip)++;
@@ -834,9 +835,9 @@ static int warn_lost(struct loop *L, const struct stream_group_floor *g,
     log_msg(LOG_WARN,
             "the stream lost entries a group had not acknowledged (redis.stream_maxlen "
             "reached?): the version check and the reconciler repair what they announced",
-            "backend", L->bc->name, "group", g->name, "needed_from", g->needed, "first_id",
-            si->first_id, "pending_trimmed", pending_lost ? "yes" : "no", "unread_trimmed", sl,
-            NULL);
+            "backend", L->bc->name, "reason", "trimmed before acknowledged", "group", g->name,
+            "needed_from", g->needed, "first_id", si->first_id, "pending_trimmed",
+            pending_lost ? "yes" : "no", "unread_trimmed", sl, NULL);
     return 1;
 }
 
@@ -1075,7 +1076,8 @@ int consumer_run(const struct config *cfg, const struct backend_conf *bc,
             continue;
     redis_error:
         if (rc == DADNS_ENOTFOUND) {
-            log_msg(LOG_WARN, "consumer group missing, recreating it", "backend", bc->name, NULL);
+            log_msg(LOG_WARN, "consumer group missing, recreating it", "backend", bc->name,
+                    "reason", re.text, NULL);
             need_bootstrap = 1;
             continue;
         }

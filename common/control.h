@@ -4,7 +4,7 @@
  *
  * Owns these reads and writes and their Lua scripts (key names and fields as in
  * notes/contract2.md). Presentation (tables, JSON, exit codes) is left to the callers:
- * dadnsctl, and later the ingest status page. No logging, no exit. One control per thread. */
+ * dadnsctl and ingest's status page. No logging, no exit. One control per thread. */
 #ifndef DADNS_CONTROL_H
 #define DADNS_CONTROL_H
 

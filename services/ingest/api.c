@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "answer.h"
 #include "log.h"
@@ -35,6 +36,14 @@ void api_worker_free(struct api_worker *w)
     store_free(w->store);
     zone_checker_free(w->zc);
     free(w);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void api_error(struct buf *out, const char *text)
@@ -132,6 +141,7 @@ static void do_rawsave(struct api_worker *w, const struct da_request *req, const
     struct err e;
     char text[700], vbuf[24], sbuf[16];
     int rc, spooled = 0;
+    double t0;
 
     err_clear(&e);
     rc = zone_check(w->zc, req->zone, req->body, req->body_len, &info, &e);
@@ -141,10 +151,16 @@ static void do_rawsave(struct api_worker *w, const struct da_request *req, const
                 "reason", text, NULL);
         api_error(out, text);
         *status = 400;
+        ingestmetrics_push(w->im, METRICS_PUSH_REJECTED);
         return;
     }
+    t0 = mono_s();
     rc = spooler_save(w->sl, w->store, req->zone, req->body, req->body_len, info.serial, req->host,
                       req->user, &res, &spooled, &e);
+    ingestmetrics_publish(w->im, mono_s() - t0);
+    ingestmetrics_push(w->im, rc != 0   ? METRICS_PUSH_ERROR
+                              : spooled ? METRICS_PUSH_SPOOLED
+                                        : METRICS_PUSH_ACCEPTED);
     if (rc != 0) {
         log_msg(LOG_ERROR, "push not stored", "zone", req->zone, "peer", peer, "reason", e.text,
                 NULL);
@@ -179,6 +195,7 @@ static void do_delete(struct api_worker *w, const struct da_request *req, const 
     size_t i, ndel = 0, nkept = 0;
     char vbuf[24], nbuf[24];
     int rc, spooled = 0;
+    double t0;
 
     err_clear(&e);
     buf_init(&kept, 4096);
@@ -191,8 +208,12 @@ static void do_delete(struct api_worker *w, const struct da_request *req, const 
     }
     for (i = 0; i < req->nzones; i++)
         zones[i] = req->zones[i];
+    t0 = mono_s();
     rc = spooler_delete(w->sl, w->store, zones, req->nzones, req->host, req->user, res, &spooled,
                         &e);
+    ingestmetrics_publish(w->im, mono_s() - t0);
+    if (rc != 0 || spooled)
+        ingestmetrics_push(w->im, rc != 0 ? METRICS_PUSH_ERROR : METRICS_PUSH_SPOOLED);
     if (rc != 0) {
         log_msg(LOG_ERROR, "delete not stored", "zone", zones[0], "peer", peer, "reason", e.text,
                 NULL);
@@ -223,10 +244,13 @@ static void do_delete(struct api_worker *w, const struct da_request *req, const 
             nkept++;
             buf_printf(&kept, "%s%s (owned by %s)", nkept > 1 ? ", " : "", zones[i], res[i].owner);
             log_msg(LOG_WARN, "delete refused: zone owned by another server", "zone", zones[i],
-                    "owner", res[i].owner, "host", req->host, "peer", peer, NULL);
+                    "owner", res[i].owner, "host", req->host, "peer", peer, "reason",
+                    "owned by another server", NULL);
             break;
         }
     }
+    /* every zone refused (owned by another server): a rejected delete */
+    ingestmetrics_push(w->im, nkept == req->nzones ? METRICS_PUSH_REJECTED : METRICS_PUSH_ACCEPTED);
     answer_add(out, "error", "0");
     if (nkept > 0) {
         char text[4200];

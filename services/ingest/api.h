@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "ingestmetrics.h"
 #include "request.h"
 #include "spooler.h"
 #include "store.h"
@@ -14,9 +15,10 @@
 
 /* Per-thread resources an API call may use (not thread-safe; one per HTTP worker thread). */
 struct api_worker {
-    struct store *store;     /* owned: this thread's Redis connection */
-    struct zone_checker *zc; /* owned: this thread's zone parser */
-    struct spooler *sl;      /* borrowed: the process's spooler (shared, thread-safe) */
+    struct store *store;      /* owned: this thread's Redis connection */
+    struct zone_checker *zc;  /* owned: this thread's zone parser */
+    struct spooler *sl;       /* borrowed: the process's spooler (shared, thread-safe) */
+    struct ingestmetrics *im; /* borrowed: push counters (thread-safe); NULL = not counted */
 };
 
 /* api_worker_new - resources for one worker thread; rawsave and delete go through @sl

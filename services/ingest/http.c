@@ -13,13 +13,18 @@
 #include "api.h"
 #include "buf.h"
 #include "form.h"
+#include "ingestmetrics.h"
 #include "log.h"
 #include "request.h"
+#include "statuscache.h"
+#include "statuspage.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
     const struct config *cfg;
-    struct spooler *sl; /* borrowed */
+    struct spooler *sl;       /* borrowed */
+    struct ingestmetrics *im; /* borrowed, may be NULL */
+    struct statuscache *sc;   /* borrowed, may be NULL (no status page) */
 };
 
 /* Per-request state kept between the access handler's calls. */
@@ -50,6 +55,8 @@ static struct api_worker *thread_worker(const struct http_server *s)
     w = pthread_getspecific(worker_key);
     if (w == NULL && api_worker_new(s->cfg, s->sl, &w) == 0)
         pthread_setspecific(worker_key, w);
+    if (w != NULL)
+        w->im = s->im;
     return w;
 }
 
@@ -63,8 +70,8 @@ int http_auth_equal(const char *given, const char *want)
     return diff == 0;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *conn, int status, const char *text,
-                                 size_t len)
+static enum MHD_Result send_typed(struct MHD_Connection *conn, int status, const char *ctype,
+                                  const char *text, size_t len)
 {
     struct MHD_Response *resp;
     enum MHD_Result ret;
@@ -72,11 +79,19 @@ static enum MHD_Result send_text(struct MHD_Connection *conn, int status, const 
     resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
     if (resp == NULL)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     ret = MHD_queue_response(conn, (unsigned int)status, resp);
     MHD_destroy_response(resp);
     return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, int status, const char *text,
+                                 size_t len)
+{
+    return send_typed(conn, status, "text/plain; charset=utf-8", text, len);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, int status, const char *text)
@@ -116,7 +131,7 @@ static int authorized(const struct config *cfg, struct MHD_Connection *conn, con
 {
     char *pass = NULL;
     char *user = MHD_basic_auth_get_username_password(conn, &pass);
-    int ok = user != NULL && pass != NULL;
+    int ok = user != NULL && pass != NULL, had_user = user != NULL;
     struct MHD_Response *resp;
     static const char body[] = "error=1&text=Authentication+required";
 
@@ -132,7 +147,8 @@ static int authorized(const struct config *cfg, struct MHD_Connection *conn, con
         MHD_free(pass);
     if (ok)
         return 1;
-    log_msg(LOG_WARN, "authentication failed", "peer", peer, NULL);
+    log_msg(LOG_WARN, "authentication failed", "peer", peer, "reason",
+            had_user ? "wrong username or password" : "no Basic credentials", NULL);
     resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL) {
         *ret = MHD_NO;
@@ -142,6 +158,46 @@ static int authorized(const struct config *cfg, struct MHD_Connection *conn, con
     *ret = MHD_queue_basic_auth_fail_response(conn, cfg->auth_realm, resp);
     MHD_destroy_response(resp);
     return 0;
+}
+
+/* status_route - 0 when @url is not the status page, else 1 for JSON, 2 for HTML (/status.html,
+ * or /status asked for with an Accept header preferring text/html, as browsers do). */
+static int status_route(const char *url, const char *accept)
+{
+    if (strcmp(url, "/status.html") == 0)
+        return 2;
+    if (strcmp(url, "/status") != 0)
+        return 0;
+    return accept != NULL && strstr(accept, "text/html") != NULL ? 2 : 1;
+}
+
+/* serve_status - the status page (authenticated already); counts the request. */
+static enum MHD_Result serve_status(struct http_server *s, struct MHD_Connection *conn,
+                                    const char *method, int html)
+{
+    struct buf b;
+    enum MHD_Result ret;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        ingestmetrics_request(s->im, INGESTMETRICS_STATUS, 405);
+        return send_text(conn, 405, "method not allowed\n", 19);
+    }
+    if (s->sc == NULL) {
+        ingestmetrics_request(s->im, INGESTMETRICS_STATUS, 404);
+        return send_text(conn, 404, "not found\n", 10);
+    }
+    buf_init(&b, STATUSPAGE_MAX_BYTES);
+    if (statuscache_page(s->sc, html, &b) != 0) {
+        buf_free(&b);
+        ingestmetrics_request(s->im, INGESTMETRICS_STATUS, 503);
+        return send_text(conn, 503, "status page unavailable\n", 24);
+    }
+    ingestmetrics_request(s->im, INGESTMETRICS_STATUS, 200);
+    ret =
+        send_typed(conn, 200, html ? "text/html; charset=utf-8" : "application/json; charset=utf-8",
+                   b.data != NULL ? b.data : "", b.len);
+    buf_free(&b);
+    return ret;
 }
 
 struct arg_collect {
@@ -159,6 +215,13 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     if (ac->rc == 0)
         ac->rc = form_add(ac->f, key, value ? value : "", value ? value_size : 0);
     return ac->rc == 0 ? MHD_YES : MHD_NO;
+}
+
+/* endpoint_at_start - the endpoint of a request answered before its body was read. */
+static enum ingestmetrics_endpoint endpoint_at_start(struct MHD_Connection *conn, const char *url)
+{
+    return ingestmetrics_endpoint(
+        url, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "action"), NULL, 0);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -185,8 +248,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         const char *cl;
 
         peer_name(conn, peer, sizeof(peer));
-        if (request_needs_auth(url) && !authorized(cfg, conn, peer, &ret))
+        if (request_needs_auth(url) && !authorized(cfg, conn, peer, &ret)) {
+            ingestmetrics_request(s->im, endpoint_at_start(conn, url), 401);
             return ret;
+        }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl != NULL) {
             char *end;
@@ -199,7 +264,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
                 snprintf(text, sizeof(text), "Request body over the %zu byte limit",
                          cfg->max_body_bytes);
-                log_msg(LOG_WARN, "request too large", "peer", peer, "length", cl, NULL);
+                log_msg(LOG_WARN, "request too large", "peer", peer, "length", cl, "reason", text,
+                        NULL);
+                ingestmetrics_request(s->im, endpoint_at_start(conn, url), 413);
                 return send_error(conn, 413, text);
             }
         }
@@ -224,8 +291,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         char text[128];
 
         snprintf(text, sizeof(text), "Request body over the %zu byte limit", cfg->max_body_bytes);
-        log_msg(LOG_WARN, "request too large", "peer", peer, NULL);
+        log_msg(LOG_WARN, "request too large", "peer", peer, "reason", text, NULL);
+        ingestmetrics_request(s->im, endpoint_at_start(conn, url), 413);
         return send_error(conn, 413, text);
+    }
+    {
+        int route = status_route(
+            url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
+
+        if (route != 0)
+            return serve_status(s, conn, method, route == 2);
     }
 
     form_init(&query);
@@ -235,23 +310,33 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     ac.rc = 0;
     MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &ac);
     if (ac.rc != 0) {
+        ingestmetrics_request(s->im, endpoint_at_start(conn, url), 400);
         ret = send_error(conn, 400, "Too many parameters");
         goto out;
     }
     if (request_parse(method, url, &query, rq->body.data, rq->body.len, &req, &status, &e) != 0) {
+        enum ingestmetrics_endpoint ep = ingestmetrics_endpoint(
+            url, MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "action"), rq->body.data,
+            rq->body.len);
+
         if (status != 404)
             log_msg(LOG_WARN, "request rejected", "peer", peer, "method", method, "path", url,
                     "reason", e.text, NULL);
+        ingestmetrics_request(s->im, ep, status);
+        if (status == 400 && (ep == INGESTMETRICS_RAWSAVE || ep == INGESTMETRICS_DELETE))
+            ingestmetrics_push(s->im, METRICS_PUSH_REJECTED);
         ret = send_error(conn, status, e.text);
         goto out;
     }
     w = thread_worker(s);
     if (w == NULL) {
+        ingestmetrics_request(s->im, ingestmetrics_endpoint_of(req.action), 503);
         request_clear(&req);
         ret = send_error(conn, 503, "Server out of memory");
         goto out;
     }
     api_handle(cfg, w, &req, peer, &out, &status);
+    ingestmetrics_request(s->im, ingestmetrics_endpoint_of(req.action), status);
     request_clear(&req);
     ret = send_text(conn, status, out.data ? out.data : "", out.len);
 out:
@@ -285,11 +370,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(text);
     while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         text[--n] = '\0';
-    log_msg(LOG_WARN, "http server", "detail", text, NULL);
+    log_msg(LOG_WARN, "http server", "reason", text, NULL);
 }
 
-int http_start(const struct config *cfg, struct spooler *sl, struct http_server **out,
-               struct err *e)
+int http_start(const struct config *cfg, struct spooler *sl, struct ingestmetrics *im,
+               struct statuscache *sc, struct http_server **out, struct err *e)
 {
     struct http_server *s = calloc(1, sizeof(*s));
     struct sockaddr_storage ss;
@@ -300,6 +385,8 @@ int http_start(const struct config *cfg, struct spooler *sl, struct http_server 
         return err_set(e, DADNS_ENOMEM, "out of memory");
     s->cfg = cfg;
     s->sl = sl;
+    s->im = im;
+    s->sc = sc;
     memset(&ss, 0, sizeof(ss));
     if (strchr(cfg->listen_addr, ':') != NULL) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;

@@ -204,6 +204,7 @@ int ingestmetrics_start(const struct config *cfg, struct spooler *sl, struct ing
                         struct err *e)
 {
     struct ingestmetrics *im = calloc(1, sizeof(*im));
+    struct config quick = *cfg; /* read during store_new only */
     struct admin_opts ao;
     int rc;
 
@@ -211,7 +212,10 @@ int ingestmetrics_start(const struct config *cfg, struct spooler *sl, struct ing
     if (im == NULL)
         return err_set(e, DADNS_ENOMEM, "out of memory");
     im->sl = sl;
-    if (metrics_new(&im->reg) != 0 || store_new(cfg, "dadns-ingest-admin", &im->st) != 0) {
+    /* a probe must answer within the orchestrator's timeout, whatever redis.timeout_ms says */
+    if (quick.redis_timeout_ms > REDISSTATS_TIMEOUT_MS)
+        quick.redis_timeout_ms = REDISSTATS_TIMEOUT_MS;
+    if (metrics_new(&im->reg) != 0 || store_new(&quick, "dadns-ingest-admin", &im->st) != 0) {
         rc = err_set(e, DADNS_ENOMEM, "out of memory");
         goto fail;
     }

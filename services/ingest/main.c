@@ -8,8 +8,10 @@
 
 #include "config.h"
 #include "http.h"
+#include "ingestmetrics.h"
 #include "log.h"
 #include "spooler.h"
+#include "statuscache.h"
 
 static void usage(FILE *f)
 {
@@ -25,9 +27,11 @@ int main(int argc, char **argv)
     struct config *cfg = NULL;
     struct http_server *srv = NULL;
     struct spooler *sl = NULL;
+    struct ingestmetrics *im = NULL;
+    struct statuscache *sc = NULL;
     struct err e;
     sigset_t sigs;
-    char port[16];
+    char port[16], mport[16];
     int opt, sig = 0, rc = 1;
 
     while ((opt = getopt(argc, argv, "c:hV")) != -1) {
@@ -56,7 +60,7 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR,
                 "app.auth_password is required (in the config file or "
                 "DADNS_APP_AUTH_PASSWORD)",
-                "config", cfg->path, NULL);
+                "config", cfg->path, "reason", "no password configured", NULL);
         goto out;
     }
     /* Block the stop signals in every thread; the main thread waits for them. */
@@ -71,18 +75,31 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR, "cannot start", "reason", e.text, NULL);
         goto out;
     }
-    if (http_start(cfg, sl, &srv, &e) != 0) {
+    /* The admin listener (/metrics, /healthz, /readyz on metrics.port) and the status page's
+     * cache, then the DirectAdmin listener that uses both. */
+    if (ingestmetrics_start(cfg, sl, &im, &e) != 0) {
+        log_msg(LOG_ERROR, "cannot start the admin listener", "reason", e.text, NULL);
+        goto out;
+    }
+    if (statuscache_new(cfg, sl, &sc) != 0) {
+        log_msg(LOG_ERROR, "cannot start", "reason", "out of memory", NULL);
+        goto out;
+    }
+    if (http_start(cfg, sl, im, sc, &srv, &e) != 0) {
         log_msg(LOG_ERROR, "cannot start", "reason", e.text, NULL);
         goto out;
     }
     snprintf(port, sizeof(port), "%d", cfg->listen_port);
-    log_msg(LOG_INFO, "listening", "addr", cfg->listen_addr, "port", port, "config", cfg->path,
-            NULL);
+    snprintf(mport, sizeof(mport), "%d", ingestmetrics_port(im));
+    log_msg(LOG_INFO, "listening", "addr", cfg->listen_addr, "port", port, "metrics_port", mport,
+            "config", cfg->path, NULL);
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     http_stop(srv);
     rc = 0;
 out:
+    statuscache_free(sc);
+    ingestmetrics_stop(im);
     spooler_free(sl);
     config_free(cfg);
     return rc;

@@ -315,7 +315,8 @@ static int replay_one(struct spooler *sl, const struct spoolrec *r, struct err *
         snprintf(vbuf, sizeof(vbuf), "%" PRIu64, dres[i].version);
         if (dres[i].outcome == STORE_DEL_REFUSED)
             log_msg(LOG_WARN, "delete refused at replay: zone owned by another server", "zone",
-                    r->zones[i], "owner", dres[i].owner, "host", r->host, NULL);
+                    r->zones[i], "owner", dres[i].owner, "host", r->host, "reason",
+                    "owned by another server", NULL);
         else
             log_msg(LOG_DEBUG,
                     dres[i].outcome == STORE_DEL_DELETED ? "zone deleted"

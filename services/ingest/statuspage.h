@@ -13,9 +13,9 @@
 #include "buf.h"
 #include "control.h"
 
-#define STATUSPAGE_REFRESH_S 10  /* <meta http-equiv="refresh"> */
-#define STATUSPAGE_STALE_S   60  /* a writer heartbeat older than this is shown as stale */
-#define STATUSPAGE_FAILURES  20  /* recent failures shown at most */
+#define STATUSPAGE_REFRESH_S 10 /* <meta http-equiv="refresh"> */
+#define STATUSPAGE_STALE_S   60 /* a writer heartbeat older than this is shown as stale */
+#define STATUSPAGE_FAILURES  20 /* recent failures shown at most */
 #define STATUSPAGE_MAX_BYTES (8u << 20)
 
 /* Everything the page shows. Pointers are borrowed for the call. */
