@@ -39,6 +39,14 @@ bench: deps build
 bench-mysql: deps build
 	DADNS_BIN_DIR=$(CURDIR)/$(BUILD_DIR) bash bench/run-mysql.sh $(BENCH_ARGS)
 
+.PHONY: bench-reconcile
+bench-reconcile: deps build
+	DADNS_BIN_DIR=$(CURDIR)/$(BUILD_DIR) bash bench/reconcile.sh $(BENCH_ARGS)
+
+.PHONY: bench-faults
+bench-faults: deps build
+	DADNS_BIN_DIR=$(CURDIR)/$(BUILD_DIR) bash bench/faults.sh $(BENCH_ARGS)
+
 format:
 	clang-format -i $(C_FILES)
 

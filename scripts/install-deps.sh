@@ -14,7 +14,8 @@ PACKAGES=(
     redis-server bind9 bind9-utils dnsutils
     curl wrk clang-format iproute2
     mariadb-server mariadb-client pdns-server pdns-backend-mysql default-libmysqlclient-dev
-    libcurl4-openssl-dev chromium
+    libcurl4-openssl-dev chromium nettle-dev
+    docker-compose # `docker-compose config` checks deploy/compose offline (tests/deploy)
 )
 
 # Node.js + npm validate the Kubernetes manifests (npm package kubernetes-models); a Node.js

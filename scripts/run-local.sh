@@ -33,8 +33,13 @@ STATE="$(cd "$STATE" && pwd)"
 STACK_USE_ENV=1
 STACK_SPOOL=1 # ingest spools pushes in $STATE/spool while Redis is down
 stack_init "$STATE"
+# admin listeners (/metrics, /healthz, /readyz): ingest 9400, writer-bind 9401 (writer-mysql
+# 9402 and up, reconciler 9410 when started with lib.sh's helpers)
+stack_metrics_port ingest
+stack_metrics_port writer
 
-for p in "$REDIS_PORT" "$DNS_PORT" "$RNDC_PORT" "$INGEST_PORT"; do
+for p in "$REDIS_PORT" "$DNS_PORT" "$RNDC_PORT" "$INGEST_PORT" "${STACK_METRICS_PORTS[ingest]}" \
+    "${STACK_METRICS_PORTS[writer]}"; do
     if stack_port_in_use "$p"; then
         die "port $p is already in use (another 'make run'? override DADNS_*_PORT)"
     fi
@@ -93,6 +98,10 @@ Push a zone by hand (what DirectAdmin does):
     'http://127.0.0.1:$INGEST_PORT/CMD_API_DNS_ADMIN?action=rawsave&domain=example.com&hostname=da1&username=admin'
 Test the login like DirectAdmin does:
   curl -u '$AUTH_USER:$AUTH_PASS' http://127.0.0.1:$INGEST_PORT/CMD_API_LOGIN_TEST
+
+Status page (same credentials): http://127.0.0.1:$INGEST_PORT/status.html  (JSON: /status)
+Metrics: $(metrics_url ingest /metrics) (ingest), $(metrics_url writer /metrics) (writer-bind);
+  /healthz and /readyz on the same ports
 
 Logs: $STATE/logs/{ingest,writer,named,redis}.log   Spool (pushes while Redis is down): $STATE/spool
 Config: $DADNS_CONF   Redis: redis-cli -p $REDIS_PORT   rndc: rndc -c $RNDC_CONF status

@@ -32,6 +32,7 @@ RNDC_CONF=""
 DADNS_CONF=""
 declare -A STACK_PIDS=()
 declare -A STACK_LOGPOS=()
+declare -A STACK_METRICS_PORTS=() # admin (metrics) port of each dadns service (stack_metrics_port)
 STACK_USED_PORTS=" "
 
 # Last HTTP exchange (set by da_req / da_raw).
@@ -113,7 +114,8 @@ wait_until() {
 
 # stack_init DIR - choose ports and credentials (env overrides: DADNS_REDIS_PORT, DADNS_DNS_PORT,
 # DADNS_RNDC_PORT, DADNS_APP_LISTEN_PORT, DADNS_APP_AUTH_USERNAME, DADNS_APP_AUTH_PASSWORD when
-# STACK_USE_ENV=1) and write every configuration file under DIR.
+# STACK_USE_ENV=1) and write every configuration file under DIR. STACK_SPOOL=1 gives ingest a
+# spool in DIR/spool (app.spool_dir); without it the spool is off.
 stack_init() {
     STACK_DIR="$1"
     if [ "${STACK_USE_ENV:-0}" = 1 ]; then
@@ -200,8 +202,16 @@ app:
   auth_password: "$AUTH_PASS"
   listen_addr: 127.0.0.1
   listen_port: $INGEST_PORT
+  # ingest spool: in the stack dir with STACK_SPOOL=1 (make run, test_spool.sh); off otherwise,
+  # so that pushes while Redis is down answer 503 (test_redis_down.sh)
+  spool_dir: "$([ "${STACK_SPOOL:-0}" = 1 ] && printf '%s' "$d/spool")"
 log:
   level: info
+# each service's admin listener gets its own port from the stack helpers (DADNS_METRICS_PORT,
+# stack_metrics_port); a process started by hand has none
+metrics:
+  listen_addr: 127.0.0.1
+  port: 0
 redis:
   host: 127.0.0.1
   port: $REDIS_PORT
@@ -230,11 +240,43 @@ stack_env_filter() {
     local v
     for v in ${!DADNS_@}; do
         if [ "${STACK_USE_ENV:-0}" = 1 ] &&
-            [[ "$v" =~ ^DADNS_(APP|LOG|REDIS|WRITER|DNS_BACKENDS)_ ]]; then
+            [[ "$v" =~ ^DADNS_(APP|LOG|REDIS|WRITER|METRICS|DNS_BACKENDS)_ ]]; then
             continue
         fi
         printf -- '-u\n%s\n' "$v"
     done
+}
+
+# stack_metrics_port NAME - choose the admin listener port (/metrics, /healthz, /readyz) of dadns
+# service NAME once, into STACK_METRICS_PORTS[NAME] (kept across restarts): with
+# STACK_USE_ENV=1 (make run) ingest 9400, writer (writer-bind) 9401, writer-mysql* 9402 and up,
+# reconciler* 9410; otherwise a free port. The start helpers pass it as DADNS_METRICS_PORT.
+stack_metrics_port() {
+    local name="$1" mport n k
+    [ -z "${STACK_METRICS_PORTS[$name]:-}" ] || return 0
+    if [ "${STACK_USE_ENV:-0}" = 1 ]; then
+        case "$name" in
+        ingest) mport=9400 ;;
+        writer) mport=9401 ;;
+        reconciler*) mport=9410 ;;
+        writer-mysql*)
+            n=0
+            for k in "${!STACK_METRICS_PORTS[@]}"; do
+                case "$k" in writer-mysql*) n=$((n + 1)) ;; esac
+            done
+            mport=$((9402 + n))
+            ;;
+        *) stack_free_port mport ;;
+        esac
+    else
+        stack_free_port mport
+    fi
+    STACK_METRICS_PORTS[$name]="$mport"
+}
+
+# metrics_url NAME PATH - the URL of PATH on service NAME's admin listener.
+metrics_url() {
+    printf 'http://127.0.0.1:%s%s' "${STACK_METRICS_PORTS[$1]:-0}" "$2"
 }
 
 # stack_spawn NAME CMD... - start CMD in the background, output to logs/NAME.log. It gets a
@@ -323,7 +365,9 @@ stack_start_ingest() {
     [ -x "$INGEST_BIN" ] || die "missing $INGEST_BIN (build first)"
     local filter
     mapfile -t filter < <(stack_env_filter)
-    stack_spawn ingest env "${filter[@]}" "$@" "$INGEST_BIN" -c "$DADNS_CONF"
+    stack_metrics_port ingest
+    stack_spawn ingest env "${filter[@]}" DADNS_METRICS_PORT="${STACK_METRICS_PORTS[ingest]}" "$@" \
+        "$INGEST_BIN" -c "$DADNS_CONF"
     wait_until 20 ingest_healthy || die "dadns-ingest not healthy (log: $STACK_DIR/logs/ingest.log)"
 }
 
@@ -338,7 +382,9 @@ stack_start_writer() {
     [ -x "$WRITER_BIN" ] || die "missing $WRITER_BIN (build first)"
     local filter
     mapfile -t filter < <(stack_env_filter)
-    stack_spawn writer env "${filter[@]}" "$@" "$WRITER_BIN" -c "$DADNS_CONF" -b bind
+    stack_metrics_port writer
+    stack_spawn writer env "${filter[@]}" DADNS_METRICS_PORT="${STACK_METRICS_PORTS[writer]}" "$@" \
+        "$WRITER_BIN" -c "$DADNS_CONF" -b bind
     wait_until 20 writer_ready || die "dadns-writer-bind not ready (log: $STACK_DIR/logs/writer.log)"
 }
 
@@ -374,7 +420,8 @@ stack_start_all() {
 stack_stop_all() {
     local n names=()
     for n in "${!STACK_PIDS[@]}"; do
-        case "$n" in writer-mysql*) names+=("$n") ;; esac
+        # the reconciler and the fake DirectAdmin servers (test_reconciler*.sh) go first too
+        case "$n" in writer-mysql* | reconciler* | fakeda*) names+=("$n") ;; esac
     done
     for n in "${names[@]}" ingest writer pdns named mariadb redis; do
         if [ -n "${STACK_PIDS[$n]:-}" ]; then
@@ -807,8 +854,9 @@ stack_spawn_writer_mysql() {
     fi
     WRITER_MYSQL_CONSUMER="$(writer_mysql_consumer "$@")"
     mapfile -t filter < <(stack_env_filter)
-    stack_spawn "$name" env "${filter[@]}" "$@" "$MYSQL_WRITER_BIN" -c "$DADNS_CONF" -b "$be" \
-        "${extra[@]}"
+    stack_metrics_port "$name"
+    stack_spawn "$name" env "${filter[@]}" DADNS_METRICS_PORT="${STACK_METRICS_PORTS[$name]}" "$@" \
+        "$MYSQL_WRITER_BIN" -c "$DADNS_CONF" -b "$be" "${extra[@]}"
 }
 
 # stack_start_writer_mysql NAME BACKEND [VAR=value...] - stack_spawn_writer_mysql, then wait
