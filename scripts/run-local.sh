@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # run-local.sh -- `make run`: the whole dadns stack on loopback, in the foreground.
 #
-# Starts redis-server, named, dadns-ingest and dadns-writer-bind with their state in one
-# directory (DADNS_STATE_DIR, default <repo>/run), prints what to type into DirectAdmin and how
-# to query named, and stops all four on Ctrl-C. Config and process handling: tests/e2e/lib.sh.
+# Starts redis-server, named, dadns-ingest, dadns-writer-bind and dadns-reconciler with their
+# state in one directory (DADNS_STATE_DIR, default <repo>/run), prints what to type into
+# DirectAdmin and how to query named, and stops them all on Ctrl-C. Config and process handling: tests/e2e/lib.sh.
 #
 # Environment: DADNS_STATE_DIR, DADNS_REDIS_PORT (16379), DADNS_DNS_PORT (5353),
 # DADNS_RNDC_PORT (9953), DADNS_APP_LISTEN_PORT (2222), DADNS_APP_AUTH_USERNAME (dadns),
@@ -21,7 +21,8 @@ STATE="${DADNS_STATE_DIR:-$ROOT/run}"
 # shellcheck source=../tests/e2e/lib.sh
 source "$ROOT/tests/e2e/lib.sh"
 
-for b in "$INGEST_BIN" "$WRITER_BIN"; do
+REC_BIN="$DADNS_BIN_DIR/services/reconciler/dadns-reconciler"
+for b in "$INGEST_BIN" "$WRITER_BIN" "$REC_BIN"; do
     [ -x "$b" ] || die "missing $b: run 'make build' first (or set DADNS_BIN_DIR)"
 done
 for c in redis-server redis-cli named rndc rndc-confgen dig curl; do
@@ -37,15 +38,16 @@ stack_init "$STATE"
 # 9402 and up, reconciler 9410 when started with lib.sh's helpers)
 stack_metrics_port ingest
 stack_metrics_port writer
+stack_metrics_port reconciler
 
 for p in "$REDIS_PORT" "$DNS_PORT" "$RNDC_PORT" "$INGEST_PORT" "${STACK_METRICS_PORTS[ingest]}" \
-    "${STACK_METRICS_PORTS[writer]}"; do
+    "${STACK_METRICS_PORTS[writer]}" "${STACK_METRICS_PORTS[reconciler]}"; do
     if stack_port_in_use "$p"; then
         die "port $p is already in use (another 'make run'? override DADNS_*_PORT)"
     fi
 done
 
-# Stop the four services whatever happens to the terminal: the output may be gone (a closed
+# Stop the services whatever happens to the terminal: the output may be gone (a closed
 # pipe or terminal), so write errors are ignored here.
 shutdown() {
     local rc=$?
@@ -54,7 +56,7 @@ shutdown() {
     set +e
     {
         echo
-        echo "stopping dadns (ingest, writer-bind, named, redis-server)..."
+        echo "stopping dadns (reconciler, ingest, writer-bind, named, redis-server)..."
     } 2>/dev/null
     stack_stop_all 2>/dev/null
     echo "stopped; state kept in $STATE" 2>/dev/null
@@ -72,6 +74,13 @@ echo "starting dadns-writer-bind"
 stack_start_writer
 echo "starting dadns-ingest on ${DADNS_APP_LISTEN_ADDR:-127.0.0.1}:$INGEST_PORT"
 stack_start_ingest
+# The reconciler compares what named holds with the store (and DirectAdmin's zone lists when
+# servers are configured, e.g. DADNS_DIRECTADMIN_SERVERS_DA1_HOST/_USER/_PASSWORD); first pass
+# after reconciler.initial_delay_s (30 s), then every reconciler.interval_s (900 s).
+echo "starting dadns-reconciler"
+mapfile -t rec_filter < <(stack_env_filter)
+stack_spawn reconciler env "${rec_filter[@]}" \
+    DADNS_METRICS_PORT="${STACK_METRICS_PORTS[reconciler]}" "$REC_BIN" -c "$DADNS_CONF"
 
 da_host="127.0.0.1"
 if [ "${DADNS_APP_LISTEN_ADDR:-127.0.0.1}" != 127.0.0.1 ]; then
@@ -100,17 +109,18 @@ Test the login like DirectAdmin does:
   curl -u '$AUTH_USER:$AUTH_PASS' http://127.0.0.1:$INGEST_PORT/CMD_API_LOGIN_TEST
 
 Status page (same credentials): http://127.0.0.1:$INGEST_PORT/status.html  (JSON: /status)
-Metrics: $(metrics_url ingest /metrics) (ingest), $(metrics_url writer /metrics) (writer-bind);
-  /healthz and /readyz on the same ports
+Metrics: $(metrics_url ingest /metrics) (ingest), $(metrics_url writer /metrics) (writer-bind),
+  $(metrics_url reconciler /metrics) (reconciler); /healthz and /readyz on the same ports
+Operator tool: $DADNS_BIN_DIR/services/dadnsctl/dadnsctl -c $DADNS_CONF status
 
-Logs: $STATE/logs/{ingest,writer,named,redis}.log   Spool (pushes while Redis is down): $STATE/spool
+Logs: $STATE/logs/{ingest,writer,reconciler,named,redis}.log   Spool (pushes while Redis is down): $STATE/spool
 Config: $DADNS_CONF   Redis: redis-cli -p $REDIS_PORT   rndc: rndc -c $RNDC_CONF status
 Press Ctrl-C to stop.
 EOF
 
 # Wait in the foreground; a service that dies takes the stack down.
 while true; do
-    for n in redis named ingest writer; do
+    for n in redis named ingest writer reconciler; do
         if ! stack_alive "$n"; then
             echo "$n exited unexpectedly; last lines of $STATE/logs/$n.log:" >&2
             tail -n 20 "$STATE/logs/$n.log" >&2 || true

@@ -13,10 +13,11 @@
 #include "err.h"
 #include "spooler.h"
 
-#define STATUSCACHE_TTL_MS           5000  /* a status younger than this is served as it is */
-#define STATUSCACHE_TOMBSTONES_MS    60000 /* the tombstone count is refreshed this often */
-#define STATUSCACHE_REDIS_TIMEOUT_MS 2000  /* connect/reply timeout (lower redis.timeout_ms wins)  \
-                                            */
+#define STATUSCACHE_TTL_MS        5000  /* a status younger than this is served as it is */
+#define STATUSCACHE_TOMBSTONES_MS 60000 /* the tombstone count is refreshed this often */
+#define STATUSCACHE_REDIS_TIMEOUT_MS                                                               \
+    2000 /* connect/reply timeout (lower redis.timeout_ms wins)                                    \
+          */
 
 struct statuscache;
 

@@ -240,7 +240,7 @@ stack_env_filter() {
     local v
     for v in ${!DADNS_@}; do
         if [ "${STACK_USE_ENV:-0}" = 1 ] &&
-            [[ "$v" =~ ^DADNS_(APP|LOG|REDIS|WRITER|METRICS|DNS_BACKENDS)_ ]]; then
+            [[ "$v" =~ ^DADNS_(APP|LOG|REDIS|WRITER|METRICS|DNS_BACKENDS|DIRECTADMIN|RECONCILER)_ ]]; then
             continue
         fi
         printf -- '-u\n%s\n' "$v"
