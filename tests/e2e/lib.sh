@@ -228,6 +228,8 @@ dns:
       rndc_conf: "$RNDC_CONF"
       rndc_server: 127.0.0.1
       rndc_port: $RNDC_PORT
+      query_addr: 127.0.0.1
+      query_port: $DNS_PORT
 EOF
 }
 
