@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "keyname.h"
 #include "rconn.h"
 #include "strset.h"
 
@@ -115,11 +116,7 @@ void control_free(struct control *ctl)
 /* Key "<prefix><a><b>" into @out (KEY_MAX bytes). */
 static int key(const struct control *ctl, const char *a, const char *b, char *out, struct err *e)
 {
-    int n = snprintf(out, KEY_MAX, "%s%s%s", ctl->prefix, a, b != NULL ? b : "");
-
-    if (n < 0 || n >= KEY_MAX)
-        return err_set(e, DADNS_ETOOBIG, "Redis key too long: %s%s...", ctl->prefix, a);
-    return 0;
+    return keyname_make(ctl->prefix, a, b, out, KEY_MAX, e);
 }
 
 /* Run one command; @want as rconn_command. */
@@ -127,6 +124,26 @@ static int cmd(struct control *ctl, int argc, const char **argv, int want, redis
                struct err *e)
 {
     return rconn_command(ctl->rc, argc, argv, NULL, want, r, e);
+}
+
+/* Run one command that answers an array into *@r (caller frees), and allocate *@slots with one
+ * zeroed @size-octet slot per element (caller frees; NULL for an empty array). On failure
+ * *@r and *@slots are NULL. */
+static int cmd_array(struct control *ctl, int argc, const char **argv, size_t size, redisReply **r,
+                     void **slots, struct err *e)
+{
+    int rc = cmd(ctl, argc, argv, REDIS_REPLY_ARRAY, r, e);
+
+    *slots = NULL;
+    if (rc != 0 || (*r)->elements == 0)
+        return rc;
+    *slots = calloc((*r)->elements, size);
+    if (*slots == NULL) {
+        freeReplyObject(*r);
+        *r = NULL;
+        return err_set(e, DADNS_ENOMEM, "out of memory");
+    }
+    return 0;
 }
 
 /* The integer reply of one command into *@v. */
@@ -230,28 +247,6 @@ int control_id_valid(const char *id)
         digits++;
     }
     return digits > 0 && digits <= ID_MS_MAX_LEN && *p == '\0';
-}
-
-/* SCAN MATCH pattern "<escaped prefix><suffix>*" into @out (KEY_MAX bytes). */
-static int scan_pattern(const struct control *ctl, const char *suffix, char *out, struct err *e)
-{
-    size_t o = 0;
-    const char *p;
-
-    for (p = ctl->prefix; *p != '\0'; p++) {
-        if (o + 3 >= KEY_MAX)
-            return err_set(e, DADNS_ETOOBIG, "Redis prefix too long");
-        if (strchr("*?[]\\", *p) != NULL)
-            out[o++] = '\\';
-        out[o++] = *p;
-    }
-    if (o + strlen(suffix) + 2 > KEY_MAX)
-        return err_set(e, DADNS_ETOOBIG, "Redis prefix too long");
-    memcpy(out + o, suffix, strlen(suffix));
-    o += strlen(suffix);
-    out[o++] = '*';
-    out[o] = '\0';
-    return 0;
 }
 
 /* Called with each key a SCAN finds (@k of @len octets). */
@@ -428,7 +423,7 @@ int control_backends(struct control *ctl, int scan_dead, struct control_backend 
         char pattern[KEY_MAX];
         struct dead_scan ds = {&l, strlen(ctl->prefix) + strlen("dead:")};
 
-        if ((rc = scan_pattern(ctl, "dead:", pattern, e)) != 0)
+        if ((rc = keyname_pattern(ctl->prefix, "dead:", pattern, sizeof(pattern), e)) != 0)
             goto out;
         rc = scan_keys(ctl, pattern, "stream", dead_found, &ds, e);
         if (rc == DADNS_ENOMEM)
@@ -498,6 +493,7 @@ static int group_details(struct control *ctl, const char *skey, const redisReply
     const char *cargv[] = {"XINFO", "CONSUMERS", skey, g->be.name};
     const redisReply *lag = kv_get(info, "lag");
     redisReply *r = NULL;
+    void *slots;
     size_t i;
     int rc;
 
@@ -516,15 +512,9 @@ static int group_details(struct control *ctl, const char *skey, const redisReply
     }
     freeReplyObject(r);
     r = NULL;
-    if ((rc = cmd(ctl, 4, cargv, REDIS_REPLY_ARRAY, &r, e)) != 0)
+    if ((rc = cmd_array(ctl, 4, cargv, sizeof(*g->consumers), &r, &slots, e)) != 0)
         return rc;
-    if (r->elements > 0) {
-        g->consumers = calloc(r->elements, sizeof(*g->consumers));
-        if (g->consumers == NULL) {
-            freeReplyObject(r);
-            return err_set(e, DADNS_ENOMEM, "out of memory");
-        }
-    }
+    g->consumers = slots;
     for (i = 0; i < r->elements; i++) {
         struct control_consumer *c = &g->consumers[g->n_consumers];
 
@@ -553,6 +543,7 @@ static int reconciler_state(struct control *ctl, struct control_status *st, stru
     char gkey[KEY_MAX];
     const char *argv[] = {"HGETALL", gkey};
     redisReply *r = NULL;
+    void *slots;
     size_t i;
     int rc;
 
@@ -560,24 +551,18 @@ static int reconciler_state(struct control *ctl, struct control_status *st, stru
         return rc;
     if ((rc = key(ctl, "reconciler:guard", NULL, gkey, e)) != 0)
         return rc;
-    if ((rc = cmd(ctl, 2, argv, REDIS_REPLY_ARRAY, &r, e)) != 0)
+    if ((rc = cmd_array(ctl, 2, argv, sizeof(*st->guard), &r, &slots, e)) != 0)
         return rc;
-    if (r->elements > 0) {
-        st->guard = calloc(r->elements, sizeof(*st->guard));
-        if (st->guard == NULL) {
+    st->guard = slots;
+    for (i = 0; i < r->elements; i++) {
+        const redisReply *x = r->element[i];
+
+        st->guard[i] = x->type == REDIS_REPLY_STRING ? strndup(x->str, x->len) : strdup("");
+        if (st->guard[i] == NULL) {
             rc = err_set(e, DADNS_ENOMEM, "out of memory");
             goto out;
         }
-        for (i = 0; i < r->elements; i++) {
-            const redisReply *x = r->element[i];
-
-            st->guard[i] = x->type == REDIS_REPLY_STRING ? strndup(x->str, x->len) : strdup("");
-            if (st->guard[i] == NULL) {
-                rc = err_set(e, DADNS_ENOMEM, "out of memory");
-                goto out;
-            }
-            st->n_guard = i + 1;
-        }
+        st->n_guard = i + 1;
     }
 out:
     freeReplyObject(r);
@@ -634,6 +619,7 @@ static int recent_failures(struct control *ctl, size_t n, struct control_status 
     const char *largv[] = {"LLEN", fkey};
     const char *argv[] = {"LRANGE", fkey, "0", last};
     redisReply *r = NULL;
+    void *slots;
     size_t i;
     int rc;
 
@@ -643,15 +629,9 @@ static int recent_failures(struct control *ctl, size_t n, struct control_status 
     if (n == 0)
         return 0;
     snprintf(last, sizeof(last), "%zu", n - 1);
-    if ((rc = cmd(ctl, 4, argv, REDIS_REPLY_ARRAY, &r, e)) != 0)
+    if ((rc = cmd_array(ctl, 4, argv, sizeof(*st->failures), &r, &slots, e)) != 0)
         return rc;
-    if (r->elements > 0) {
-        st->failures = calloc(r->elements, sizeof(*st->failures));
-        if (st->failures == NULL) {
-            rc = err_set(e, DADNS_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
+    st->failures = slots;
     for (i = 0; i < r->elements; i++) {
         const redisReply *x = r->element[i];
 
@@ -659,9 +639,8 @@ static int recent_failures(struct control *ctl, size_t n, struct control_status 
             heartbeat_failure_parse(x->str, x->len, &st->failures[st->n_failures]) == 0)
             st->n_failures++;
     }
-out:
     freeReplyObject(r);
-    return rc;
+    return 0;
 }
 
 int control_status(struct control *ctl, struct control_status **out, struct err *e)
@@ -688,7 +667,7 @@ int control_status_collect(struct control *ctl, const struct control_status_opts
         return err_set(e, DADNS_ENOMEM, "out of memory");
     if ((rc = key(ctl, "changes", NULL, skey, e)) != 0 ||
         (rc = key(ctl, "zones", NULL, zkey, e)) != 0 ||
-        (rc = scan_pattern(ctl, "zone:", pattern, e)) != 0)
+        (rc = keyname_pattern(ctl->prefix, "zone:", pattern, sizeof(pattern), e)) != 0)
         goto out;
     if ((rc = redis_now_ms(ctl, &st->now_ms, e)) != 0)
         goto out;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyname.h"
+
 #define KEY_MAX   (NAME_BUF_SIZE + 192)
 #define SCAN_SIZE "1000" /* COUNT of SSCAN/SCAN */
 
@@ -135,11 +137,7 @@ struct rconn *recstore_conn(struct recstore *rs)
 int recstore_key(const struct recstore *rs, const char *a, const char *b, char *out, size_t size,
                  struct err *e)
 {
-    int n = snprintf(out, size, "%s%s%s", rs->prefix, a, b != NULL ? b : "");
-
-    if (n < 0 || (size_t)n >= size)
-        return err_set(e, DADNS_ETOOBIG, "Redis key too long: %s%s...", rs->prefix, a);
-    return 0;
+    return keyname_make(rs->prefix, a, b, out, size, e);
 }
 
 /* ---- reply helpers ---- */
@@ -372,6 +370,8 @@ struct window {
     size_t n;
 };
 
+#define WINDOW_MAX 4096 /* names per window; a full window is read before the next name */
+
 static const char *const ZONE_FIELDS[] = {"host",   "version", "serial",
                                           "digest", "deleted", "updated"};
 #define NFIELDS (sizeof(ZONE_FIELDS) / sizeof(ZONE_FIELDS[0]))
@@ -464,22 +464,6 @@ static int window_add(struct recstore *rs, struct window *w, const char *name, s
     return 0;
 }
 
-/* glob_escape - @s with the glob specials of SCAN MATCH escaped, into @out. */
-static int glob_escape(const char *s, char *out, size_t size)
-{
-    size_t o = 0;
-
-    for (; *s != '\0'; s++) {
-        if (o + 3 > size)
-            return DADNS_ETOOBIG;
-        if (*s == '*' || *s == '?' || *s == '[' || *s == ']' || *s == '\\')
-            out[o++] = '\\';
-        out[o++] = *s;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 /* scan_page - one SSCAN (@set given) or SCAN MATCH @pattern page at @cursor (updated):
  * *@r is the reply (caller frees), *@items/@n its members. */
 static int scan_page(struct recstore *rs, const char *set, const char *pattern, char *cursor,
@@ -507,91 +491,83 @@ static int scan_page(struct recstore *rs, const char *set, const char *pattern, 
     return 0;
 }
 
+/* scan_zones - page through SSCAN @set (or, @set NULL, SCAN MATCH @pattern), take from each
+ * member the zone name after its first @skip octets (members that are not strings, hold a NUL
+ * or have nothing after @skip are passed over), leave out the names @known has (NULL = none;
+ * sorted), and HMGET the others through the window @w into @t (@live as hmget_window). */
+static int scan_zones(struct recstore *rs, const char *set, const char *pattern, size_t skip,
+                      const struct zonetab *known, struct window *w, struct zonetab *t, bool live,
+                      struct recstore_load_stats *st, struct err *e)
+{
+    char cursor[32] = "0";
+    redisReply *r = NULL, **items = NULL;
+    size_t i, n = 0;
+    int rc;
+
+    do {
+        if ((rc = scan_page(rs, set, pattern, cursor, sizeof(cursor), &r, &items, &n, e)) != 0)
+            goto out;
+        st->round_trips++;
+        for (i = 0; i < n; i++) {
+            const redisReply *m = items[i];
+
+            if (m->type != REDIS_REPLY_STRING || m->len <= skip || strlen(m->str) != m->len ||
+                (known != NULL && zonetab_find(known, m->str + skip) != NULL))
+                continue;
+            if ((rc = window_add(rs, w, m->str + skip, e)) != 0)
+                goto out;
+            if (w->n == WINDOW_MAX) {
+                rc = hmget_window(rs, w, t, live, st, e);
+                window_clear(w);
+                if (rc != 0)
+                    goto out;
+            }
+        }
+        rc = hmget_window(rs, w, t, live, st, e);
+        window_clear(w);
+        freeReplyObject(r);
+        r = NULL;
+        if (rc != 0)
+            goto out;
+    } while (strcmp(cursor, "0") != 0);
+out:
+    window_clear(w); /* its names point into @r */
+    if (r != NULL)
+        freeReplyObject(r);
+    return rc;
+}
+
 int recstore_load(struct recstore *rs, struct zonetab *t, struct recstore_load_stats *st,
                   struct err *e)
 {
     struct recstore_load_stats dummy;
     struct window w = {NULL, NULL, 0};
     struct zonetab *tomb = NULL;
-    char zset[KEY_MAX], pattern[KEY_MAX * 2], esc[256], cursor[32] = "0";
-    redisReply *r = NULL, **items;
-    size_t i, n;
+    char zset[KEY_MAX], pattern[KEY_MAX * 2];
+    size_t i;
     int rc;
 
     if (st == NULL)
         st = &dummy;
     memset(st, 0, sizeof(*st));
-    if ((rc = recstore_key(rs, "zones", NULL, zset, sizeof(zset), e)) != 0)
+    if ((rc = recstore_key(rs, "zones", NULL, zset, sizeof(zset), e)) != 0 ||
+        (rc = keyname_pattern(rs->prefix, "zone:", pattern, sizeof(pattern), e)) != 0)
         return rc;
-    if (glob_escape(rs->prefix, esc, sizeof(esc)) != 0)
-        return err_set(e, DADNS_ETOOBIG, "Redis prefix too long");
-    snprintf(pattern, sizeof(pattern), "%szone:*", esc);
     /* SCAN COUNT is a hint: a page may hold more; room for the largest page seen */
-    w.keys = calloc(4096, sizeof(*w.keys));
-    w.names = calloc(4096, sizeof(*w.names));
+    w.keys = calloc(WINDOW_MAX, sizeof(*w.keys));
+    w.names = calloc(WINDOW_MAX, sizeof(*w.names));
     if (w.keys == NULL || w.names == NULL || zonetab_new(&tomb) != 0) {
         rc = err_set(e, DADNS_ENOMEM, "out of memory");
         goto out;
     }
     /* live zones */
-    do {
-        if ((rc = scan_page(rs, zset, NULL, cursor, sizeof(cursor), &r, &items, &n, e)) != 0)
-            goto out;
-        st->round_trips++;
-        for (i = 0; i < n; i++) {
-            if (items[i]->type != REDIS_REPLY_STRING || items[i]->len == 0 ||
-                strlen(items[i]->str) != items[i]->len)
-                continue;
-            if ((rc = window_add(rs, &w, items[i]->str, e)) != 0)
-                goto out;
-            if (w.n == 4096) {
-                rc = hmget_window(rs, &w, t, true, st, e);
-                window_clear(&w);
-                if (rc != 0)
-                    goto out;
-            }
-        }
-        rc = hmget_window(rs, &w, t, true, st, e);
-        window_clear(&w);
-        freeReplyObject(r);
-        r = NULL;
-        if (rc != 0)
-            goto out;
-    } while (strcmp(cursor, "0") != 0);
+    if ((rc = scan_zones(rs, zset, NULL, 0, NULL, &w, t, true, st, e)) != 0)
+        goto out;
     zonetab_sort(t);
     /* tombstones: zone hashes that are not live members */
-    snprintf(cursor, sizeof(cursor), "0");
-    do {
-        size_t plen = strlen(rs->prefix) + 5;
-
-        if ((rc = scan_page(rs, NULL, pattern, cursor, sizeof(cursor), &r, &items, &n, e)) != 0)
-            goto out;
-        st->round_trips++;
-        for (i = 0; i < n; i++) {
-            const char *name;
-
-            if (items[i]->type != REDIS_REPLY_STRING || items[i]->len <= plen ||
-                strlen(items[i]->str) != items[i]->len)
-                continue;
-            name = items[i]->str + plen;
-            if (zonetab_find(t, name) != NULL)
-                continue;
-            if ((rc = window_add(rs, &w, name, e)) != 0)
-                goto out;
-            if (w.n == 4096) {
-                rc = hmget_window(rs, &w, tomb, false, st, e);
-                window_clear(&w);
-                if (rc != 0)
-                    goto out;
-            }
-        }
-        rc = hmget_window(rs, &w, tomb, false, st, e);
-        window_clear(&w);
-        freeReplyObject(r);
-        r = NULL;
-        if (rc != 0)
-            goto out;
-    } while (strcmp(cursor, "0") != 0);
+    if ((rc = scan_zones(rs, NULL, pattern, strlen(rs->prefix) + strlen("zone:"), t, &w, tomb,
+                         false, st, e)) != 0)
+        goto out;
     for (i = 0; i < tomb->n; i++) {
         const struct zonetab_zone *z = &tomb->zones[i];
 
@@ -604,8 +580,6 @@ int recstore_load(struct recstore *rs, struct zonetab *t, struct recstore_load_s
     }
     zonetab_sort(t);
 out:
-    if (r != NULL)
-        freeReplyObject(r);
     window_clear(&w);
     free(w.keys);
     free(w.names);

@@ -56,3 +56,16 @@ int httpget(int port, const char *path, struct httpget_reply *r)
     r->body[r->body_len] = '\0';
     return 0;
 }
+
+int httpget_has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    const char *p = text;
+
+    while ((p = strstr(p, line)) != NULL) {
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+            return 1;
+        p += n;
+    }
+    return 0;
+}

@@ -3,7 +3,6 @@
  * (pending, ok, error), reading the zones with HSCAN, dropping the keys. */
 #include <check.h>
 #include <hiredis.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,47 +10,22 @@
 #include "backendinv.h"
 #include "redis_fixture.h"
 
-static int port;
 static struct config *cfg;
 static struct recstore *rs;
 static redisContext *raw;
 
 static void setup(void)
 {
-    char p[16];
-    struct err e;
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
+    redis_fixture_config(&cfg);
     ck_assert_int_eq(recstore_new(cfg, "test-backendinv", &rs), 0);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
     recstore_free(rs);
     rs = NULL;
-    config_free(cfg);
-    cfg = NULL;
-    redisFree(raw);
-}
-
-static redisReply *rawcmd(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
-    return r;
+    redis_fixture_teardown(&cfg, &raw);
 }
 
 START_TEST(reqid)
@@ -74,7 +48,7 @@ START_TEST(request_entry)
     redisReply *r;
 
     ck_assert_int_eq(backendinv_request(rs, 1000, "bind", "r1", &e), 0);
-    r = rawcmd("XRANGE dadns:changes - +");
+    r = redis_fixture_cmd(raw, "XRANGE dadns:changes - +");
     ck_assert_uint_eq(r->elements, 1);
     ck_assert_uint_eq(r->element[0]->element[1]->elements, 10);
     ck_assert_str_eq(r->element[0]->element[1]->element[1]->str, "inventory");
@@ -99,10 +73,10 @@ START_TEST(poll_states)
     ck_assert_int_eq(m[0].state, BACKENDINV_PENDING);
     ck_assert_int_eq(m[1].state, BACKENDINV_PENDING);
     ck_assert_int_eq(m[2].state, BACKENDINV_OK);
-    freeReplyObject(rawcmd("HSET dadns:inventory:bind:r1:meta status ok zones 3 "
-                           "finished_at 1700000000 consumer c1"));
-    freeReplyObject(rawcmd("HSET dadns:inventory:mysql:r1:meta status error zones 0 error %s",
-                           "connection refused"));
+    redis_fixture_do(raw, "HSET dadns:inventory:bind:r1:meta status ok zones 3 "
+                          "finished_at 1700000000 consumer c1");
+    redis_fixture_do(raw, "HSET dadns:inventory:mysql:r1:meta status error zones 0 error %s",
+                     "connection refused");
     ck_assert_int_eq(backendinv_poll(rs, names, skip, 3, "r1", m, &e), 0);
     ck_assert_int_eq(m[0].state, BACKENDINV_OK);
     ck_assert_uint_eq(m[0].zones, 3);
@@ -111,7 +85,7 @@ START_TEST(poll_states)
     ck_assert_str_eq(m[0].error, "");
     ck_assert_int_eq(m[1].state, BACKENDINV_ERROR);
     ck_assert_str_eq(m[1].error, "connection refused");
-    freeReplyObject(rawcmd("HSET dadns:inventory:pdns:r1:meta status weird"));
+    redis_fixture_do(raw, "HSET dadns:inventory:pdns:r1:meta status weird");
     skip[2] = false;
     ck_assert_int_eq(backendinv_poll(rs, names, skip, 3, "r1", m, &e), 0);
     ck_assert_int_eq(m[2].state, BACKENDINV_ERROR);
@@ -146,10 +120,10 @@ START_TEST(read_and_drop)
     int i;
     redisReply *r;
 
-    freeReplyObject(rawcmd("HSET dadns:inventory:bind:r2 a.test %s", "1 - 2 1"));
+    redis_fixture_do(raw, "HSET dadns:inventory:bind:r2 a.test %s", "1 - 2 1");
     for (i = 0; i < 2999; i++)
-        freeReplyObject(rawcmd("HSET dadns:inventory:bind:r2 z%d.test %s", i, "- - 0 1"));
-    freeReplyObject(rawcmd("HSET dadns:inventory:bind:r2:meta status ok zones 3000"));
+        redis_fixture_do(raw, "HSET dadns:inventory:bind:r2 z%d.test %s", i, "- - 0 1");
+    redis_fixture_do(raw, "HSET dadns:inventory:bind:r2:meta status ok zones 3000");
     ck_assert_int_eq(backendinv_read(rs, "bind", "r2", cb, &s, &n, &e), 0);
     ck_assert_uint_ge(n, 3000);
     ck_assert_uint_eq(s.n, n);
@@ -162,7 +136,7 @@ START_TEST(read_and_drop)
     ck_assert_int_eq(backendinv_read(rs, "bind", "nope", cb, &s, &n, &e), 0);
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(backendinv_drop(rs, "bind", "r2", &e), 0);
-    r = rawcmd("EXISTS dadns:inventory:bind:r2 dadns:inventory:bind:r2:meta");
+    r = redis_fixture_cmd(raw, "EXISTS dadns:inventory:bind:r2 dadns:inventory:bind:r2:meta");
     ck_assert_int_eq(r->integer, 0);
     freeReplyObject(r);
 }
@@ -188,8 +162,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(backendinv_suite());
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -23,7 +23,6 @@
 #include "store.h"
 #include "stream.h"
 
-static int port;
 static redisContext *raw; /* a plain connection for looking at keys */
 
 static const char ZONE1[] = "$TTL 300\n@ IN SOA ns1.x. h.x. 1 2 3 4 5\n@ IN NS ns1.x.\n";
@@ -48,11 +47,7 @@ static void sleep_ms(int ms)
 
 static void setup(void)
 {
-    char p[16];
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
+    redis_fixture_env();
     setenv("DADNS_WRITER_RETRY_INTERVAL_S", "1", 1);
     setenv("DADNS_WRITER_RETRY_BASE_S", "1", 1);
     setenv("DADNS_WRITER_RETRY_CAP_S", "2", 1);
@@ -62,16 +57,12 @@ static void setup(void)
     setenv("DADNS_WRITER_BREAKER_PROBE_S", "1", 1);
     setenv("DADNS_WRITER_BLOCK_MS", "200", 1);
     setenv("DADNS_WRITER_CONSUMER_NAME", "c1", 1);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
-    redisFree(raw);
-    raw = NULL;
+    redis_fixture_teardown(NULL, &raw);
 }
 
 static struct config *load_cfg(const char *consumer)
@@ -84,34 +75,9 @@ static struct config *load_cfg(const char *consumer)
     return cfg;
 }
 
-static long long raw_int(const char *fmt, const char *a)
-{
-    redisReply *r = redisCommand(raw, fmt, a);
-    long long v = -1;
-
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER)
-        v = r->integer;
-    else if (r != NULL && r->type == REDIS_REPLY_STRING)
-        v = strtoll(r->str, NULL, 10);
-    freeReplyObject(r);
-    return v;
-}
-
-/* raw_str - a string reply of a command with two arguments (freed by the caller; NULL if none). */
-static char *raw_str(const char *fmt, const char *a, const char *b)
-{
-    redisReply *r = redisCommand(raw, fmt, a, b);
-    char *s = NULL;
-
-    if (r != NULL && r->type == REDIS_REPLY_STRING)
-        s = strdup(r->str);
-    freeReplyObject(r);
-    return s;
-}
-
 static int field_eq(const char *key, const char *field, const char *want)
 {
-    char *v = raw_str("HGET %s %s", key, field);
+    char *v = redis_fixture_str(raw, "HGET %s %s", key, field);
     int ok = v != NULL && strcmp(v, want) == 0;
 
     if (!ok)
@@ -328,7 +294,7 @@ static int wait_int(const char *fmt, const char *a, long long want, int ms)
     int64_t end = mono_ms() + ms;
 
     for (;;) {
-        long long v = raw_int(fmt, a);
+        long long v = redis_fixture_int(raw, fmt, a);
 
         if (v == want)
             return 1;
@@ -613,9 +579,9 @@ START_TEST(dead_after_max_attempts)
     }
     freeReplyObject(x);
     /* the original entry is acknowledged, not applied */
-    v = raw_str("HGET dadns:applied:rec %s", "a.test", NULL);
+    v = redis_fixture_str(raw, "HGET dadns:applied:rec a.test");
     ck_assert_ptr_null(v);
-    ck_assert_int_eq(raw_int("XLEN %s", "dadns:changes"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 1);
     ck_assert_uint_eq(stat_of(&r.stats.dead), 1);
 }
 END_TEST
@@ -707,7 +673,7 @@ START_TEST(two_live_consumers_never_share_an_entry)
     ck_assert_int_eq(fa.ok + fb.ok, 20);
     for (i = 0; i < 20; i++) {
         snprintf(z, sizeof(z), "z%02d.test", i);
-        ck_assert_int_eq(raw_int("HGET dadns:applied:rec %s", z), i + 1);
+        ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:rec %s", z), i + 1);
     }
 }
 END_TEST
@@ -749,7 +715,7 @@ START_TEST(breaker_opens_probes_closes_and_drains)
     ck_assert_int_ge(probes, 2);
     ck_assert_int_eq(deliveries(id1), 2);
     ck_assert_int_eq(deliveries(id2), 0); /* read, parked, not attempted */
-    ck_assert_int_eq(raw_int("XLEN %s", "dadns:dead:rec"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:rec"), 0);
 
     /* the backend is back: the next probe closes it and the backlog drains */
     fake_set(&fa, &fa.whole, 0);
@@ -761,7 +727,7 @@ START_TEST(breaker_opens_probes_closes_and_drains)
     finish(&r);
     ck_assert_uint_eq(stat_of(&r.stats.breaker_opens), 1);
     ck_assert_uint_eq(stat_of(&r.stats.dead), 0);
-    ck_assert_int_eq(raw_int("XLEN %s", "dadns:dead:rec"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:rec"), 0);
 }
 END_TEST
 
@@ -782,7 +748,7 @@ START_TEST(targeted_entries_and_push)
     save("a.test", ZONE1);
     start(&r, "c1", &fa, 0);
     ck_assert_int_eq(wait_n(&fa, 1, 3000), 1);
-    digest = raw_str("HGET %s %s", "dadns:zone:a.test", "digest");
+    digest = redis_fixture_str(raw, "HGET dadns:zone:a.test digest");
     ck_assert_ptr_nonnull(digest);
     ck_assert_str_eq(fa.digest[0], digest); /* change.digest = the store's */
     free(digest);
@@ -848,18 +814,18 @@ START_TEST(inventory_is_published)
     ck_assert(field_eq("dadns:inventory:rec:r1:meta", "zones", "3"));
     ck_assert(field_eq("dadns:inventory:rec:r1:meta", "error", ""));
     ck_assert(field_eq("dadns:inventory:rec:r1:meta", "consumer", "c1"));
-    fin = raw_str("HGET %s %s", "dadns:inventory:rec:r1:meta", "finished_at");
+    fin = redis_fixture_str(raw, "HGET dadns:inventory:rec:r1:meta finished_at");
     ck_assert_ptr_nonnull(fin);
     ck_assert(strtoll(fin, NULL, 10) >= now);
     free(fin);
     ck_assert(field_eq("dadns:inventory:rec:r1", "a.test", "7 abc 12 1"));
     ck_assert(field_eq("dadns:inventory:rec:r1", "b.test", "- - 0 0"));
     ck_assert(field_eq("dadns:inventory:rec:r1", "c.test", "- modified 3 1"));
-    ttl = raw_int("TTL %s", "dadns:inventory:rec:r1");
+    ttl = redis_fixture_int(raw, "TTL dadns:inventory:rec:r1");
     ck_assert(ttl > 3500 && ttl <= 3600);
-    ttl = raw_int("TTL %s", "dadns:inventory:rec:r1:meta");
+    ttl = redis_fixture_int(raw, "TTL dadns:inventory:rec:r1:meta");
     ck_assert(ttl > 3500 && ttl <= 3600);
-    ck_assert_int_eq(raw_int("EXISTS %s", "dadns:inventory:x:r3:meta"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:inventory:x:r3:meta"), 0);
     ck_assert_uint_eq(stat_of(&r.stats.inventories), 1);
     ck_assert_uint_eq(stat_of(&r.stats.skipped), 1);
 
@@ -873,7 +839,7 @@ START_TEST(inventory_is_published)
     ck_assert(field_eq("dadns:inventory:rec:r2:meta", "error",
                        "inventory not supported by this backend"));
     ck_assert(field_eq("dadns:inventory:rec:r2:meta", "zones", "0"));
-    ck_assert_int_eq(raw_int("EXISTS %s", "dadns:inventory:rec:r2"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:inventory:rec:r2"), 0);
 }
 END_TEST
 
@@ -899,8 +865,8 @@ START_TEST(trimmed_pending_entry)
     ck_assert(wait_pending(0, 4000));
     ck_assert(wait_int("HGET dadns:applied:rec %s", "b.test", 2, 1000));
     finish(&r);
-    ck_assert_int_eq(raw_int("HGET dadns:applied:rec %s", "a.test"), -1);
-    ck_assert_int_eq(raw_int("XLEN %s", "dadns:dead:rec"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:rec a.test"), -1);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:rec"), 0);
 }
 END_TEST
 
@@ -975,10 +941,10 @@ START_TEST(trim_keeps_what_groups_need)
     ck_assert_int_eq(wait_n(&fa, 12, 3000), 12);
     ck_assert(wait_pending(0, 2000));
     finish(&r);
-    ck_assert_int_eq(raw_int("XLEN %s", "dadns:changes"), 12);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 12);
     start(&r, "c1", &fa, 0);
     ck_assert(wait_int("XLEN %s", "dadns:changes", 0, 3000) ||
-              raw_int("XLEN %s", "dadns:changes") <= 2);
+              redis_fixture_int(raw, "XLEN dadns:changes") <= 2);
     finish(&r);
     x = redisCommand(raw, "CONFIG SET stream-node-max-entries 100");
     freeReplyObject(x);
@@ -1082,7 +1048,7 @@ START_TEST(graceful_stop_mid_batch)
     took = finish(&r);
     ck_assert_msg(took < 2000, "stop took %lld ms", (long long)took);
     /* the batch was finished: recorded and acked */
-    ck_assert_int_eq(raw_int("HGET dadns:applied:rec %s", "a.test"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:rec a.test"), 1);
     ck_assert_int_eq(pending_count(), 0);
 }
 END_TEST
@@ -1223,8 +1189,7 @@ int main(void)
     int failed;
 
     log_init("test", getenv("DADNS_TEST_LOG") ? getenv("DADNS_TEST_LOG") : "error", "kv");
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(consumer_suite());
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -3,7 +3,6 @@
  * replay and discard, reconcile requests. */
 #include <check.h>
 #include <hiredis.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +11,12 @@
 #include "redis_fixture.h"
 #include "store.h"
 
-static int port;
 static struct config *cfg;
 static struct control *ctl;
 static redisContext *raw; /* a plain connection to prepare and look at keys */
 
 static void setup(void)
 {
-    char p[16];
-    struct err e;
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
     /* two configured backends; made from the environment, so sorted: "alpha", "bind" */
     setenv("DADNS_DNS_BACKENDS_BIND_TYPE", "bind", 1);
     setenv("DADNS_DNS_BACKENDS_BIND_ZONES_DIR", "/tmp/dadns-test-control-zones", 1);
@@ -32,59 +24,16 @@ static void setup(void)
     setenv("DADNS_DNS_BACKENDS_ALPHA_TYPE", "bind", 1);
     setenv("DADNS_DNS_BACKENDS_ALPHA_ZONES_DIR", "/tmp/dadns-test-control-zones2", 1);
     setenv("DADNS_DNS_BACKENDS_ALPHA_NAMED_CONF", "/tmp/dadns-test-control2.conf", 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
+    redis_fixture_config(&cfg);
     ck_assert_int_eq(control_new(cfg, "test-control", &ctl), 0);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
     control_free(ctl);
     ctl = NULL;
-    config_free(cfg);
-    cfg = NULL;
-    redisFree(raw);
-}
-
-/* Run a command on the raw connection, expecting no error; returns the reply (free it). */
-static redisReply *rawcmd(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
-    return r;
-}
-
-static void rawdo(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
-    freeReplyObject(r);
-}
-
-static long long rawint(const char *fmt, const char *arg)
-{
-    redisReply *r = rawcmd(fmt, arg);
-    long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
-                  : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
-                                                  : -1;
-
-    freeReplyObject(r);
-    return v;
+    redis_fixture_teardown(&cfg, &raw);
 }
 
 /* The value of field @name in the flat field list @f, or NULL. */
@@ -102,9 +51,11 @@ static const char *field(const redisReply *f, const char *name)
 /* Add a dead letter for @zone to P dead:@be; its id into @id (CONTROL_ID_MAX). */
 static void add_dead(const char *be, const char *zone, const char *version, char *id)
 {
-    redisReply *r = rawcmd("XADD dadns:dead:%s * zone %s op save version %s reason %s attempts 20 "
-                           "failed_at 1700000000 id 1-0 consumer c1 permanent 0",
-                           be, zone, version, "boom");
+    redisReply *r = redis_fixture_cmd(raw,
+                                      "XADD dadns:dead:%s * zone %s op save version %s reason %s "
+                                      "attempts 20 failed_at 1700000000 id 1-0 consumer c1 "
+                                      "permanent 0",
+                                      be, zone, version, "boom");
 
     snprintf(id, CONTROL_ID_MAX, "%s", r->str);
     freeReplyObject(r);
@@ -165,22 +116,24 @@ START_TEST(status_counts_everything)
     /* bind: consumer c1 reads 2 entries and acks the second; c2 reads 1 and acks it; the
      * acked second entry is then deleted: bind has read past it, so its lag stays known (1),
      * while group "extra" (unconfigured, at the start) gets lag nil = unknown */
-    rawdo("XGROUP CREATE dadns:changes bind 0");
-    rawdo("XGROUP CREATE dadns:changes extra 0");
-    r = rawcmd("XREADGROUP GROUP bind c1 COUNT 2 STREAMS dadns:changes >");
+    redis_fixture_do(raw, "XGROUP CREATE dadns:changes bind 0");
+    redis_fixture_do(raw, "XGROUP CREATE dadns:changes extra 0");
+    r = redis_fixture_cmd(raw, "XREADGROUP GROUP bind c1 COUNT 2 STREAMS dadns:changes >");
     snprintf(first, sizeof(first), "%s", r->element[0]->element[1]->element[0]->element[0]->str);
     snprintf(id, sizeof(id), "%s", r->element[0]->element[1]->element[1]->element[0]->str);
     freeReplyObject(r);
-    rawdo("XACK dadns:changes bind %s", id);
-    rawdo("XDEL dadns:changes %s", id);
-    r = rawcmd("XREADGROUP GROUP bind c2 COUNT 1 STREAMS dadns:changes >");
-    rawdo("XACK dadns:changes bind %s", r->element[0]->element[1]->element[0]->element[0]->str);
+    redis_fixture_do(raw, "XACK dadns:changes bind %s", id);
+    redis_fixture_do(raw, "XDEL dadns:changes %s", id);
+    r = redis_fixture_cmd(raw, "XREADGROUP GROUP bind c2 COUNT 1 STREAMS dadns:changes >");
+    redis_fixture_do(raw, "XACK dadns:changes bind %s",
+                     r->element[0]->element[1]->element[0]->element[0]->str);
     freeReplyObject(r);
     add_dead("bind", "a.com", "1", id);
     add_dead("bind", "b.com", "2", id);
     add_dead("gone", "b.com", "2", id); /* dead letters of a backend no longer configured */
-    rawdo("SET dadns:reconciler:last {\"finished_at\":5}");
-    rawdo("HSET dadns:reconciler:guard server da1 would_delete 9 listed 1 stored 10 at 5");
+    redis_fixture_do(raw, "SET dadns:reconciler:last {\"finished_at\":5}");
+    redis_fixture_do(raw, "HSET dadns:reconciler:guard server da1 would_delete 9 listed 1 "
+                          "stored 10 at 5");
 
     ck_assert_msg(control_status(ctl, &st, &e) == 0, "%s", e.text);
     ck_assert_int_gt(st->now_ms, 0);
@@ -275,8 +228,8 @@ START_TEST(backends_merge_config_groups_and_dead_streams)
     struct err e;
     int known;
 
-    rawdo("XGROUP CREATE dadns:changes zeta 0 MKSTREAM");
-    rawdo("XGROUP CREATE dadns:changes bind 0");
+    redis_fixture_do(raw, "XGROUP CREATE dadns:changes zeta 0 MKSTREAM");
+    redis_fixture_do(raw, "XGROUP CREATE dadns:changes bind 0");
     add_dead("beta", "a.com", "1", id);
     ck_assert_int_eq(control_backends(ctl, 0, &bes, &n, &e), 0);
     ck_assert_uint_eq(n, 3);
@@ -311,9 +264,9 @@ START_TEST(zone_show_live_tombstone_missing)
     save_zone("a.com");   /* version 1 */
     save_zone("t.com");   /* version 2 */
     delete_zone("t.com"); /* version 3 */
-    rawdo("XGROUP CREATE dadns:changes extra 0");
-    rawdo("HSET dadns:applied:bind a.com 1 t.com 2");
-    rawdo("HSET dadns:applied:alpha a.com 0");
+    redis_fixture_do(raw, "XGROUP CREATE dadns:changes extra 0");
+    redis_fixture_do(raw, "HSET dadns:applied:bind a.com 1 t.com 2");
+    redis_fixture_do(raw, "HSET dadns:applied:alpha a.com 0");
 
     ck_assert_msg(control_zone_show(ctl, "a.com", 1, &z, &e) == 0, "%s", e.text);
     ck_assert_str_eq(z->name, "a.com");
@@ -364,7 +317,7 @@ START_TEST(push_appends_a_push_entry)
     save_zone("a.com"); /* identical: still version 1 */
     ck_assert_int_eq(control_push(ctl, "a.com", NULL, &v, id, sizeof(id), &e), 0);
     ck_assert_uint_eq(v, 1);
-    r = rawcmd("XRANGE dadns:changes %s %s", id, id);
+    r = redis_fixture_cmd(raw, "XRANGE dadns:changes %s %s", id, id);
     ck_assert_uint_eq(r->elements, 1);
     ck_assert_uint_eq(r->element[0]->element[1]->elements, 6); /* op, zone, version only */
     ck_assert_str_eq(field(r->element[0]->element[1], "op"), "push");
@@ -373,14 +326,14 @@ START_TEST(push_appends_a_push_entry)
     freeReplyObject(r);
 
     ck_assert_int_eq(control_push(ctl, "a.com", "bind", &v, id, sizeof(id), &e), 0);
-    r = rawcmd("XRANGE dadns:changes %s %s", id, id);
+    r = redis_fixture_cmd(raw, "XRANGE dadns:changes %s %s", id, id);
     ck_assert_str_eq(field(r->element[0]->element[1], "op"), "push");
     ck_assert_str_eq(field(r->element[0]->element[1], "backend"), "bind");
     freeReplyObject(r);
 
     ck_assert_int_eq(control_push(ctl, "nothere.com", NULL, &v, id, sizeof(id), &e),
                      DADNS_ENOTFOUND);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:changes"), 4);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 4);
 }
 END_TEST
 
@@ -409,7 +362,7 @@ START_TEST(resync_pushes_every_live_zone_once)
     }
     delete_zone("z3.com");
     delete_zone("z7.com");
-    before = rawint("XLEN %s", "dadns:changes");
+    before = redis_fixture_int(raw, "XLEN dadns:changes");
     progress_calls = progress_done = progress_total = 0;
     /* batches of 2: 5 scripts, more than one pipelined round */
     ck_assert_msg(control_resync(ctl, "bind", 2, on_progress, NULL, &pushed, &e) == 0, "%s",
@@ -418,8 +371,8 @@ START_TEST(resync_pushes_every_live_zone_once)
     ck_assert_uint_ge(progress_calls, 2);
     ck_assert_uint_eq(progress_done, 9);
     ck_assert_uint_eq(progress_total, 9);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:changes"), before + 9);
-    r = rawcmd("XREVRANGE dadns:changes + - COUNT 9");
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), before + 9);
+    r = redis_fixture_cmd(raw, "XREVRANGE dadns:changes + - COUNT 9");
     memset(seen, 0, sizeof(seen));
     for (i = 0; i < r->elements; i++) {
         const redisReply *f = r->element[i]->element[1];
@@ -435,10 +388,10 @@ START_TEST(resync_pushes_every_live_zone_once)
     }
     freeReplyObject(r);
     /* nothing else touched: the tombstones stay, the live set is the same */
-    ck_assert_int_eq(rawint("SCARD %s", "dadns:zones"), 9);
-    ck_assert_int_eq(rawint("HGET dadns:zone:z3.com %s", "deleted"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "SCARD dadns:zones"), 9);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:zone:z3.com deleted"), 1);
 
-    rawdo("DEL dadns:zones");
+    redis_fixture_do(raw, "DEL dadns:zones");
     ck_assert_int_eq(control_resync(ctl, "bind", 0, NULL, NULL, &pushed, &e), 0);
     ck_assert_uint_eq(pushed, 0);
 }
@@ -492,11 +445,11 @@ START_TEST(replay_moves_an_entry)
     add_dead("bind", "a.com", "5", id1);
     add_dead("bind", "b.com", "6", id2);
     ck_assert_msg(control_dead_replay(ctl, "bind", id1, &e) == 0, "%s", e.text);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:dead:bind"), 1);
-    r = rawcmd("XRANGE dadns:dead:bind - +");
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:bind"), 1);
+    r = redis_fixture_cmd(raw, "XRANGE dadns:dead:bind - +");
     ck_assert_str_eq(r->element[0]->element[0]->str, id2); /* the other one stays */
     freeReplyObject(r);
-    r = rawcmd("XRANGE dadns:changes - +");
+    r = redis_fixture_cmd(raw, "XRANGE dadns:changes - +");
     ck_assert_uint_eq(r->elements, 1);
     f = r->element[0]->element[1];
     ck_assert_uint_eq(f->elements, 8);
@@ -509,7 +462,7 @@ START_TEST(replay_moves_an_entry)
     ck_assert_int_eq(control_dead_replay(ctl, "bind", id1, &e), DADNS_ENOTFOUND);
     ck_assert_int_eq(control_dead_replay(ctl, "other", id2, &e), DADNS_ENOTFOUND);
     ck_assert_int_eq(control_dead_replay(ctl, "bind", "nonsense", &e), DADNS_EINVAL);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:changes"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 1);
 }
 END_TEST
 
@@ -526,18 +479,20 @@ START_TEST(replay_all_moves_every_entry)
         snprintf(z, sizeof(z), "z%zu.com", i);
         add_dead("bind", z, "3", id);
     }
-    r = rawcmd("XADD dadns:dead:bind * op inventory zone %s version 0 reason x", "");
+    r = redis_fixture_cmd(raw, "XADD dadns:dead:bind * op inventory zone %s version 0 reason x",
+                          "");
     snprintf(noz, sizeof(noz), "%s", r->str);
     freeReplyObject(r);
     add_dead("alpha", "keep.com", "1", id);
     ck_assert_msg(control_dead_replay_all(ctl, "bind", &replayed, &skipped, &e) == 0, "%s", e.text);
     ck_assert_uint_eq(replayed, 450);
     ck_assert_uint_eq(skipped, 1);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:changes"), 450);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:dead:bind"), 1); /* the one without a zone */
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 450);
+    /* the one without a zone */
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:bind"), 1);
     ck_assert_int_eq(control_dead_replay(ctl, "bind", noz, &e), DADNS_EINVAL);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:dead:alpha"), 1);
-    r = rawcmd("XREVRANGE dadns:changes + - COUNT 1");
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:alpha"), 1);
+    r = redis_fixture_cmd(raw, "XREVRANGE dadns:changes + - COUNT 1");
     ck_assert_str_eq(field(r->element[0]->element[1], "zone"), "z449.com");
     ck_assert_str_eq(field(r->element[0]->element[1], "backend"), "bind");
     freeReplyObject(r);
@@ -554,12 +509,12 @@ START_TEST(discard_drops_entries)
     add_dead("bind", "b.com", "6", id2);
     add_dead("bind", "c.com", "7", id3);
     ck_assert_int_eq(control_dead_discard(ctl, "bind", id2, &e), 0);
-    ck_assert_int_eq(rawint("XLEN %s", "dadns:dead:bind"), 2);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:dead:bind"), 2);
     ck_assert_int_eq(control_dead_discard(ctl, "bind", id2, &e), DADNS_ENOTFOUND);
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:changes"), 0); /* nothing republished */
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:changes"), 0); /* nothing republished */
     ck_assert_int_eq(control_dead_discard_all(ctl, "bind", &n, &e), 0);
     ck_assert_uint_eq(n, 2);
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:dead:bind"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:dead:bind"), 0);
     ck_assert_int_eq(control_dead_discard_all(ctl, "bind", &n, &e), 0);
     ck_assert_uint_eq(n, 0);
 }
@@ -591,35 +546,35 @@ START_TEST(reconcile_request_and_done)
 
     ck_assert_int_eq(control_reconcile_request(ctl, 1, 0, &at, &e), 0);
     ck_assert_int_gt(at, 1600000000);
-    r = rawcmd("HGETALL dadns:reconciler:request");
+    r = redis_fixture_cmd(raw, "HGETALL dadns:reconciler:request");
     ck_assert_uint_eq(r->elements, 6);
     ck_assert_str_eq(field(r, "dry_run"), "1");
     ck_assert_str_eq(field(r, "force"), "0");
     ck_assert_int_eq(strtoll(field(r, "requested_at"), NULL, 10), at);
     freeReplyObject(r);
     ck_assert_int_eq(control_reconcile_request(ctl, 0, 1, &at, &e), 0);
-    ck_assert_int_eq(rawint("HGET dadns:reconciler:request %s", "force"), 1);
-    ck_assert_int_eq(rawint("HGET dadns:reconciler:request %s", "dry_run"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:reconciler:request force"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:reconciler:request dry_run"), 0);
 
     /* not picked up: not done, even with a summary that looks recent */
     snprintf(last, sizeof(last), "{\"started_at\":%lld,\"finished_at\":%lld}", at, at + 1);
-    rawdo("SET dadns:reconciler:last %s", last);
+    redis_fixture_do(raw, "SET dadns:reconciler:last %s", last);
     ck_assert_int_eq(control_reconcile_done(ctl, at, &done, &json, &e), 0);
     ck_assert_int_eq(done, 0);
     ck_assert_ptr_null(json);
     /* picked up, but the summary is an older pass */
-    rawdo("DEL dadns:reconciler:request");
-    rawdo("SET dadns:reconciler:last {\"finished_at\":%lld}", at - 10);
+    redis_fixture_do(raw, "DEL dadns:reconciler:request");
+    redis_fixture_do(raw, "SET dadns:reconciler:last {\"finished_at\":%lld}", at - 10);
     ck_assert_int_eq(control_reconcile_done(ctl, at, &done, &json, &e), 0);
     ck_assert_int_eq(done, 0);
     /* the pass ran */
-    rawdo("SET dadns:reconciler:last %s", last);
+    redis_fixture_do(raw, "SET dadns:reconciler:last %s", last);
     ck_assert_int_eq(control_reconcile_done(ctl, at, &done, &json, &e), 0);
     ck_assert_int_eq(done, 1);
     ck_assert_str_eq(json, last);
     free(json);
     /* finished_at as a string is fine too */
-    rawdo("SET dadns:reconciler:last {\"finished_at\":\"%lld\"}", at);
+    redis_fixture_do(raw, "SET dadns:reconciler:last {\"finished_at\":\"%lld\"}", at);
     ck_assert_int_eq(control_reconcile_done(ctl, at, &done, &json, &e), 0);
     ck_assert_int_eq(done, 1);
     free(json);
@@ -666,8 +621,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(control_suite());
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -4,7 +4,6 @@
  * for the status (writers sorted, failures newest first, tombstones skipped when asked). */
 #include <check.h>
 #include <hiredis.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,59 +126,25 @@ END_TEST
 
 /* ---- against Redis ---- */
 
-static int port;
 static struct config *cfg;
 static struct rconn *rc;
 static redisContext *raw;
 
 static void setup(void)
 {
-    char p[16];
-    struct err e;
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
     setenv("DADNS_DNS_BACKENDS_BIND_TYPE", "bind", 1);
     setenv("DADNS_DNS_BACKENDS_BIND_ZONES_DIR", "/tmp/dadns-test-heartbeat-zones", 1);
     setenv("DADNS_DNS_BACKENDS_BIND_NAMED_CONF", "/tmp/dadns-test-heartbeat.conf", 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
+    redis_fixture_config(&cfg);
     ck_assert_int_eq(rconn_new(cfg, "test-heartbeat", &rc), 0);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
     rconn_free(rc);
     rc = NULL;
-    config_free(cfg);
-    cfg = NULL;
-    redisFree(raw);
-}
-
-static redisReply *rawcmd(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_int_ne(r->type, REDIS_REPLY_ERROR);
-    return r;
-}
-
-static long long rawint(const char *fmt, const char *arg)
-{
-    redisReply *r = rawcmd(fmt, arg);
-    long long v = r->integer;
-
-    freeReplyObject(r);
-    return v;
+    redis_fixture_teardown(&cfg, &raw);
 }
 
 static void stats_with(struct consumer_stats *s, unsigned long long applied,
@@ -203,7 +168,7 @@ START_TEST(tick_writes_heartbeat)
     stats_with(&s, 5, 1, 0, 1700000000);
     ck_assert_int_eq(heartbeat_new("dadns:", "bind", "host-a", &hb), 0);
     ck_assert_msg(heartbeat_tick(hb, rc, &s, 1, 1, &e) == 0, "%s", e.text);
-    r = rawcmd("HGET dadns:writer:bind host-a");
+    r = redis_fixture_cmd(raw, "HGET dadns:writer:bind host-a");
     ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
     ck_assert_int_eq(heartbeat_record_parse("host-a", r->str, r->len, &back), 0);
     freeReplyObject(r);
@@ -213,17 +178,17 @@ START_TEST(tick_writes_heartbeat)
     ck_assert_int_eq(back.breaker_open, 1);
     ck_assert_int_gt(back.last_batch_at, 0);
     ck_assert_int_gt(back.updated_at, 0);
-    ck_assert_int_gt(rawint("TTL %s", "dadns:writer:bind"), HEARTBEAT_TTL_S - 10);
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:failures"), 0); /* no failure: no list */
+    ck_assert_int_gt(redis_fixture_int(raw, "TTL dadns:writer:bind"), HEARTBEAT_TTL_S - 10);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:failures"), 0); /* no failure: no list */
     /* at once again, nothing new: not due (no write) */
-    freeReplyObject(rawcmd("DEL dadns:writer:bind"));
+    redis_fixture_do(raw, "DEL dadns:writer:bind");
     ck_assert_int_eq(heartbeat_tick(hb, rc, &s, 0, 0, &e), 0);
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:writer:bind"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:writer:bind"), 0);
     /* a failure waiting: written at once */
     heartbeat_fail(hb, "a.test", "save", 3, "boom", 1, 0);
     ck_assert_int_eq(heartbeat_tick(hb, rc, &s, 0, 0, &e), 0);
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:writer:bind"), 1);
-    ck_assert_int_eq(rawint("LLEN %s", "dadns:failures"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:writer:bind"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "LLEN dadns:failures"), 1);
     heartbeat_free(hb);
 }
 END_TEST
@@ -237,12 +202,12 @@ START_TEST(tick_after_batch_throttled_then_flushed)
     stats_with(&s, 1, 0, 0, 0);
     ck_assert_int_eq(heartbeat_new("dadns:", "bind", "host-a", &hb), 0);
     ck_assert_int_eq(heartbeat_tick(hb, rc, &s, 0, 1, &e), 0);
-    freeReplyObject(rawcmd("DEL dadns:writer:bind"));
+    redis_fixture_do(raw, "DEL dadns:writer:bind");
     ck_assert_int_eq(heartbeat_tick(hb, rc, &s, 0, 1, &e), 0); /* within the gap: skipped */
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:writer:bind"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:writer:bind"), 0);
     usleep((HEARTBEAT_BATCH_GAP_MS + 100) * 1000);
     ck_assert_int_eq(heartbeat_tick(hb, rc, &s, 0, 0, &e), 0); /* the skipped one, now */
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:writer:bind"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:writer:bind"), 1);
     heartbeat_free(hb);
 }
 END_TEST
@@ -263,8 +228,8 @@ START_TEST(failures_bounded_and_trimmed)
         heartbeat_fail(hb, zone, "save", (uint64_t)i, "r", 2, i % 2);
     }
     ck_assert_int_eq(heartbeat_tick(hb, rc, NULL, 0, 1, &e), 0);
-    ck_assert_int_eq(rawint("LLEN %s", "dadns:failures"), HEARTBEAT_FAILURES_PER_BATCH);
-    r = rawcmd("LINDEX dadns:failures 0");
+    ck_assert_int_eq(redis_fixture_int(raw, "LLEN dadns:failures"), HEARTBEAT_FAILURES_PER_BATCH);
+    r = redis_fixture_cmd(raw, "LINDEX dadns:failures 0");
     ck_assert_int_eq(heartbeat_failure_parse(r->str, r->len, &f), 0);
     freeReplyObject(r);
     ck_assert_str_eq(f.zone, "z9.test"); /* newest at the head */
@@ -277,13 +242,13 @@ START_TEST(failures_bounded_and_trimmed)
             heartbeat_fail(hb, "x.test", "delete", 1, "r", 1, 0);
         ck_assert_int_eq(heartbeat_tick(hb, rc, NULL, 0, 1, &e), 0);
     }
-    ck_assert_int_eq(rawint("LLEN %s", "dadns:failures"), HEARTBEAT_FAILURES_KEPT);
+    ck_assert_int_eq(redis_fixture_int(raw, "LLEN dadns:failures"), HEARTBEAT_FAILURES_KEPT);
     /* dropped failures are not written */
     heartbeat_fail(hb, "dropped.test", "save", 1, "r", 1, 0);
     heartbeat_drop(hb);
-    freeReplyObject(rawcmd("DEL dadns:failures"));
+    redis_fixture_do(raw, "DEL dadns:failures");
     ck_assert_int_eq(heartbeat_tick(hb, rc, NULL, 0, 0, &e), 0);
-    ck_assert_int_eq(rawint("EXISTS %s", "dadns:failures"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:failures"), 0);
     heartbeat_free(hb);
 }
 END_TEST
@@ -328,10 +293,10 @@ START_TEST(control_reads_heartbeats_and_failures)
     ck_assert_int_eq(heartbeat_tick(a, rc, &s, 0, 1, &e), 0);
     heartbeat_fail(b, "two.test", "delete", 2, "second", 3, 1);
     ck_assert_int_eq(heartbeat_tick(b, rc, &s, 1, 1, &e), 0);
-    freeReplyObject(rawcmd("HSET dadns:writer:bind broken notjson"));
-    freeReplyObject(rawcmd("LPUSH dadns:failures notjson"));
+    redis_fixture_do(raw, "HSET dadns:writer:bind broken notjson");
+    redis_fixture_do(raw, "LPUSH dadns:failures notjson");
     for (i = 0; i < 8; i++)
-        freeReplyObject(rawcmd("HSET dadns:zone:t%d.test version 1 deleted 1", (int)i));
+        redis_fixture_do(raw, "HSET dadns:zone:t%d.test version 1 deleted 1", (int)i);
     ck_assert_int_eq(control_new(cfg, "test-heartbeat-control", &ctl), 0);
     ck_assert_msg(control_status_collect(ctl, &o, &st, &e) == 0, "%s", e.text);
     for (i = 0; i < st->n_groups; i++)
@@ -389,8 +354,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(heartbeat_suite());
     srunner_set_fork_status(sr, CK_NOFORK); /* a forked child's exit would stop the fixture */

@@ -115,21 +115,8 @@ static void teardown(void)
     cfg = NULL;
 }
 
-static int has_line(const char *text, const char *line)
-{
-    size_t n = strlen(line);
-    const char *p = text;
-
-    while ((p = strstr(p, line)) != NULL) {
-        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
-            return 1;
-        p += n;
-    }
-    return 0;
-}
-
 #define ck_line(text, line)                                                                        \
-    ck_assert_msg(has_line(text, line), "no line \"%s\" in:\n%s", line, text)
+    ck_assert_msg(httpget_has_line(text, line), "no line \"%s\" in:\n%s", line, text)
 
 START_TEST(scrape_counts)
 {

@@ -3,7 +3,6 @@
  * snapshot, owner updates, targeted pushes, the tombstone purge, the guard and the summary. */
 #include <check.h>
 #include <hiredis.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,102 +10,39 @@
 #include "recstore.h"
 #include "redis_fixture.h"
 
-static int port;
 static struct config *cfg;
 static struct recstore *rs;
 static redisContext *raw;
 
 static void setup(void)
 {
-    char p[16];
-    struct err e;
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
+    redis_fixture_config(&cfg);
     ck_assert_int_eq(recstore_new(cfg, "test-recstore", &rs), 0);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
     recstore_free(rs);
     rs = NULL;
-    config_free(cfg);
-    cfg = NULL;
-    redisFree(raw);
-}
-
-static redisReply *rawcmd(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
-    return r;
-}
-
-static void rawdo(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
-    freeReplyObject(r);
-}
-
-/* rawstr - a string reply as a new string ("" for nil). */
-static char *rawstr(const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-    char *s;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    s = strdup(r->type == REDIS_REPLY_STRING ? r->str : "");
-    freeReplyObject(r);
-    return s;
-}
-
-static long long rawint(const char *fmt, const char *a, const char *b)
-{
-    redisReply *r = rawcmd(fmt, a, b);
-    long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
-                  : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
-                                                  : -1;
-
-    freeReplyObject(r);
-    return v;
+    redis_fixture_teardown(&cfg, &raw);
 }
 
 /* A live zone / a tombstone, shaped like the store's scripts write them. */
 static void live(const char *zone, const char *host, int version)
 {
-    rawdo("HSET dadns:zone:%s text x host %s user u serial 7 digest d%d version %d updated 1 "
-          "deleted 0",
-          zone, host, version, version);
-    rawdo("SADD dadns:zones %s", zone);
+    redis_fixture_do(raw,
+                     "HSET dadns:zone:%s text x host %s user u serial 7 digest d%d version %d "
+                     "updated 1 deleted 0",
+                     zone, host, version, version);
+    redis_fixture_do(raw, "SADD dadns:zones %s", zone);
 }
 
 static void tomb(const char *zone, int version, long long updated)
 {
-    rawdo("HSET dadns:zone:%s host h user u serial 0 version %d updated %lld deleted 1", zone,
-          version, updated);
+    redis_fixture_do(raw,
+                     "HSET dadns:zone:%s host h user u serial 0 version %d updated %lld deleted 1",
+                     zone, version, updated);
 }
 
 START_TEST(lock)
@@ -121,15 +57,15 @@ START_TEST(lock)
     ck_assert(!ok);
     ck_assert_int_eq(recstore_lock_extend(rs, "me", 50000, &ok, &e), 0);
     ck_assert(ok);
-    ck_assert_int_gt(rawint("PTTL %s%s", "dadns:reconciler:lock", ""), 40000);
+    ck_assert_int_gt(redis_fixture_int(raw, "PTTL dadns:reconciler:lock"), 40000);
     ck_assert_int_eq(recstore_lock_extend(rs, "other", 50000, &ok, &e), 0);
     ck_assert(!ok);
     ck_assert_int_eq(recstore_lock_release(rs, "other", &e), 0); /* not ours: kept */
-    v = rawstr("GET dadns:reconciler:lock");
+    v = redis_fixture_str(raw, "GET dadns:reconciler:lock");
     ck_assert_str_eq(v, "me");
     free(v);
     ck_assert_int_eq(recstore_lock_release(rs, "me", &e), 0);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:reconciler:lock", ""), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:reconciler:lock"), 0);
     ck_assert_int_eq(recstore_lock_extend(rs, "me", 50000, &ok, &e), 0);
     ck_assert(!ok);
 }
@@ -143,21 +79,23 @@ START_TEST(request)
 
     ck_assert_int_eq(recstore_request_get(rs, &req, &e), 0);
     ck_assert(!req.present);
-    rawdo("HSET dadns:reconciler:request dry_run 1 force 0 requested_at 1700000000");
+    redis_fixture_do(raw,
+                     "HSET dadns:reconciler:request dry_run 1 force 0 requested_at 1700000000");
     ck_assert_int_eq(recstore_request_get(rs, &req, &e), 0);
     ck_assert(req.present && req.dry_run && !req.force);
     ck_assert_int_eq(req.requested_at, 1700000000);
     /* a newer request arrived during the pass: kept */
-    rawdo("HSET dadns:reconciler:request force 1 dry_run 0 requested_at 1700000005");
+    redis_fixture_do(raw,
+                     "HSET dadns:reconciler:request force 1 dry_run 0 requested_at 1700000005");
     ck_assert_int_eq(recstore_request_done(rs, &req, &del, &e), 0);
     ck_assert(!del);
     ck_assert_int_eq(recstore_request_get(rs, &req, &e), 0);
     ck_assert(req.force && !req.dry_run);
     ck_assert_int_eq(recstore_request_done(rs, &req, &del, &e), 0);
     ck_assert(del);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:reconciler:request", ""), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:reconciler:request"), 0);
     /* a request with other fields only still counts */
-    rawdo("HSET dadns:reconciler:request who me");
+    redis_fixture_do(raw, "HSET dadns:reconciler:request who me");
     ck_assert_int_eq(recstore_request_get(rs, &req, &e), 0);
     ck_assert(req.present && !req.dry_run && !req.force && req.requested_at == 0);
     ck_assert_int_eq(recstore_request_done(rs, &req, &del, &e), 0);
@@ -179,9 +117,10 @@ START_TEST(load)
         live(name, i % 2 ? "da1" : "da2", i + 1);
     }
     tomb("old.test", 9000, 1000);
-    rawdo("SADD dadns:zones ghost.test");                   /* a member without a hash */
-    rawdo("HSET dadns:zone:half.test deleted 0 version 3"); /* not live, not a tombstone */
-    rawdo("SET dadns:zone:odd*key x");
+    redis_fixture_do(raw, "SADD dadns:zones ghost.test"); /* a member without a hash */
+    /* not live, not a tombstone */
+    redis_fixture_do(raw, "HSET dadns:zone:half.test deleted 0 version 3");
+    redis_fixture_do(raw, "SET dadns:zone:odd*key x");
     ck_assert_int_eq(zonetab_new(&t), 0);
     ck_assert_msg(recstore_load(rs, t, &st, &e) == 0, "%s", e.text);
     ck_assert(t->sorted);
@@ -218,25 +157,25 @@ START_TEST(owners)
     live("b.test", "", 2);
     live("c.test", "da3", 3); /* changed since the plan: kept */
     tomb("d.test", 4, 1);
-    rawdo("HSET dadns:zone:d.test host da1");
+    redis_fixture_do(raw, "HSET dadns:zone:d.test host da1");
     ck_assert_int_eq(recstore_set_owners(rs, zones, expect, hosts, 4, &n, &e), 0);
     ck_assert_uint_eq(n, 2);
-    h = rawstr("HGET dadns:zone:a.test host");
+    h = redis_fixture_str(raw, "HGET dadns:zone:a.test host");
     ck_assert_str_eq(h, "da2");
     free(h);
-    h = rawstr("HGET dadns:zone:b.test host");
+    h = redis_fixture_str(raw, "HGET dadns:zone:b.test host");
     ck_assert_str_eq(h, "da2");
     free(h);
-    h = rawstr("HGET dadns:zone:c.test host");
+    h = redis_fixture_str(raw, "HGET dadns:zone:c.test host");
     ck_assert_str_eq(h, "da3");
     free(h);
-    h = rawstr("HGET dadns:zone:d.test host");
+    h = redis_fixture_str(raw, "HGET dadns:zone:d.test host");
     ck_assert_str_eq(h, "da1");
     free(h);
-    h = rawstr("HGET dadns:zone:a.test version");
+    h = redis_fixture_str(raw, "HGET dadns:zone:a.test version");
     ck_assert_str_eq(h, "1"); /* no version bump */
     free(h);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:changes", ""), 0); /* no stream entry */
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:changes"), 0); /* no stream entry */
 }
 END_TEST
 
@@ -250,7 +189,7 @@ START_TEST(push)
 
     ck_assert_int_eq(recstore_push(rs, "bind", zones, versions, 2, &n, &e), 0);
     ck_assert_uint_eq(n, 2);
-    r = rawcmd("XRANGE dadns:changes - +");
+    r = redis_fixture_cmd(raw, "XRANGE dadns:changes - +");
     ck_assert_uint_eq(r->elements, 2);
     ck_assert_uint_eq(r->element[0]->element[1]->elements, 8);
     ck_assert_str_eq(r->element[0]->element[1]->element[1]->str, "push");
@@ -281,9 +220,11 @@ START_TEST(purge)
     live("revived.test", "da1", 20); /* pushed again meanwhile */
     tomb("young.test", 13, 5000);
     tomb("other.test", 16, 1000); /* deleted again at another version */
-    rawdo("HSET dadns:applied:bind ok.test 10 behind.test 11 young.test 13 other.test 16");
-    rawdo("HSET dadns:applied:mysql ok.test 12 behind.test 10 young.test 13 other.test 16");
-    rawdo("HSET dadns:applied:old ok.test 3");
+    redis_fixture_do(raw, "HSET dadns:applied:bind ok.test 10 behind.test 11 young.test 13 "
+                          "other.test 16");
+    redis_fixture_do(raw, "HSET dadns:applied:mysql ok.test 12 behind.test 10 young.test 13 "
+                          "other.test 16");
+    redis_fixture_do(raw, "HSET dadns:applied:old ok.test 3");
     memset(&o, 0, sizeof(o));
     o.cutoff_ms = 2000;
     o.check_backends = check;
@@ -293,19 +234,19 @@ START_TEST(purge)
     o.dry_run = true;
     ck_assert_int_eq(recstore_purge(rs, zones, versions, 6, &o, &n, &e), 0);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:zone:ok.test", ""), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:zone:ok.test"), 1);
     o.dry_run = false;
     ck_assert_int_eq(recstore_purge(rs, zones, versions, 6, &o, &n, &e), 0);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:zone:ok.test", ""), 0);
-    ck_assert_int_eq(rawint("HEXISTS %s %s", "dadns:applied:bind", "ok.test"), 0);
-    ck_assert_int_eq(rawint("HEXISTS %s %s", "dadns:applied:mysql", "ok.test"), 0);
-    ck_assert_int_eq(rawint("HEXISTS %s %s", "dadns:applied:old", "ok.test"), 0);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:zone:behind.test", ""), 1);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:zone:revived.test", ""), 1);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:zone:young.test", ""), 1);
-    ck_assert_int_eq(rawint("EXISTS %s%s", "dadns:zone:other.test", ""), 1);
-    ck_assert_int_eq(rawint("HEXISTS %s %s", "dadns:applied:bind", "behind.test"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:zone:ok.test"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "HEXISTS dadns:applied:bind ok.test"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "HEXISTS dadns:applied:mysql ok.test"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "HEXISTS dadns:applied:old ok.test"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:zone:behind.test"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:zone:revived.test"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:zone:young.test"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "EXISTS dadns:zone:other.test"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "HEXISTS dadns:applied:bind behind.test"), 1);
 }
 END_TEST
 
@@ -318,16 +259,16 @@ START_TEST(guard_and_last)
     ck_assert_int_eq(recstore_guard_clear(rs, &was, &e), 0);
     ck_assert(!was);
     ck_assert_int_eq(recstore_guard_set(rs, "da1", 50, 0, 50, 1700000000, &e), 0);
-    v = rawstr("HGET dadns:reconciler:guard would_delete");
+    v = redis_fixture_str(raw, "HGET dadns:reconciler:guard would_delete");
     ck_assert_str_eq(v, "50");
     free(v);
-    v = rawstr("HGET dadns:reconciler:guard server");
+    v = redis_fixture_str(raw, "HGET dadns:reconciler:guard server");
     ck_assert_str_eq(v, "da1");
     free(v);
     ck_assert_int_eq(recstore_guard_clear(rs, &was, &e), 0);
     ck_assert(was);
     ck_assert_int_eq(recstore_last_set(rs, "{\"a\":1}", &e), 0);
-    v = rawstr("GET dadns:reconciler:last");
+    v = redis_fixture_str(raw, "GET dadns:reconciler:last");
     ck_assert_str_eq(v, "{\"a\":1}");
     free(v);
 }
@@ -340,7 +281,7 @@ START_TEST(scripts_reloaded)
 
     ck_assert_int_eq(recstore_lock_take(rs, "me", 10000, &ok, &e), 0);
     ck_assert_int_eq(recstore_lock_extend(rs, "me", 10000, &ok, &e), 0);
-    rawdo("SCRIPT FLUSH");
+    redis_fixture_do(raw, "SCRIPT FLUSH");
     ck_assert_int_eq(recstore_lock_extend(rs, "me", 10000, &ok, &e), 0);
     ck_assert(ok);
 }
@@ -374,8 +315,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(recstore_suite());
     srunner_set_fork_status(sr, CK_NOFORK);

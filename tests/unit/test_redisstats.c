@@ -16,7 +16,6 @@
 #include "redis_fixture.h"
 #include "redisstats.h"
 
-static int port;
 static struct config *cfg;
 static struct metrics *reg;
 static redisContext *raw;
@@ -26,42 +25,16 @@ enum { G_BIND, G_MYSQL, G_LAGLESS, G_GHOST };
 
 static void setup(void)
 {
-    char p[16];
-    struct err e;
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
+    redis_fixture_config(&cfg);
     ck_assert_int_eq(metrics_new(&reg), 0);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
     metrics_free(reg);
     reg = NULL;
-    config_free(cfg);
-    cfg = NULL;
-    redisFree(raw);
-    raw = NULL;
-}
-
-/* run - a raw command that must not fail. */
-static void run(const char *fmt, ...)
-{
-    redisReply *r;
-    va_list ap;
-
-    va_start(ap, fmt);
-    r = redisvCommand(raw, fmt, ap);
-    va_end(ap);
-    ck_assert_ptr_nonnull(r);
-    ck_assert_msg(r->type != REDIS_REPLY_ERROR, "%s: %s", fmt, r->str);
-    freeReplyObject(r);
+    redis_fixture_teardown(&cfg, &raw);
 }
 
 static unsigned long long redis_now_ms(void)
@@ -162,21 +135,21 @@ START_TEST(stream_groups_pending_lag_dead)
         ids[i] = t - back[i];
         snprintf(id[i], sizeof(id[i]), "%llu-0", ids[i]);
     }
-    run("XGROUP CREATE %s bind 0 MKSTREAM", s);
+    redis_fixture_do(raw, "XGROUP CREATE %s bind 0 MKSTREAM", s);
     for (i = 0; i < 6; i++)
-        run("XADD %s %s op save zone z%d.example version %d", s, id[i], i, i + 1);
-    run("XGROUP CREATE %s mysql $", s);
+        redis_fixture_do(raw, "XADD %s %s op save zone z%d.example version %d", s, id[i], i, i + 1);
+    redis_fixture_do(raw, "XGROUP CREATE %s mysql $", s);
     /* bind: read 3, ack the first: e2 and e3 pending, the oldest 30 s old */
-    run("XREADGROUP GROUP bind c1 COUNT 3 STREAMS %s >", s);
-    run("XACK %s bind %s", s, id[0]);
+    redis_fixture_do(raw, "XREADGROUP GROUP bind c1 COUNT 3 STREAMS %s >", s);
+    redis_fixture_do(raw, "XACK %s bind %s", s, id[0]);
     /* a deleted entry and a group created in the middle: Redis cannot tell that group's lag */
-    run("XDEL %s %s", s, id[0]);
-    run("XGROUP CREATE %s lagless %s", s, id[3]);
+    redis_fixture_do(raw, "XDEL %s %s", s, id[0]);
+    redis_fixture_do(raw, "XGROUP CREATE %s lagless %s", s, id[3]);
     r = redisCommand(raw, "XINFO GROUPS %s", s);
     ck_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
     freeReplyObject(r);
-    run("XADD dadns:dead:bind * zone a.example op save version 1 reason x");
-    run("XADD dadns:dead:bind * zone b.example op save version 2 reason y");
+    redis_fixture_do(raw, "XADD dadns:dead:bind * zone a.example op save version 1 reason x");
+    redis_fixture_do(raw, "XADD dadns:dead:bind * zone b.example op save version 2 reason y");
 
     ck_assert_int_eq(redisstats_new(cfg, reg, "dadns-test-stats", groups, 4, &rs, &e), 0);
     ck_assert_msg(redisstats_collect(rs, &e) == 0, "%s", e.text);
@@ -217,7 +190,7 @@ START_TEST(stream_groups_pending_lag_dead)
     buf_free(&out);
 
     /* the group catches up: ack everything, the age drops to 0 */
-    run("XACK %s bind %s %s", s, id[1], id[2]);
+    redis_fixture_do(raw, "XACK %s bind %s %s", s, id[1], id[2]);
     ck_assert_int_eq(redisstats_collect(rs, &e), 0);
     ck_assert(gauge(METRICS_STREAM_PENDING, "bind") == 0);
     ck_assert(gauge(METRICS_STREAM_OLDEST_PENDING, "bind") == 0);
@@ -264,7 +237,7 @@ START_TEST(reconnects_are_counted)
     while (p > r->str && p[-1] != '\n')
         p--;
     ck_assert(strncmp(p, "id=", 3) == 0);
-    run("CLIENT KILL ID %lld", strtoll(p + 3, NULL, 10));
+    redis_fixture_do(raw, "CLIENT KILL ID %lld", strtoll(p + 3, NULL, 10));
     freeReplyObject(r);
     ck_assert_msg(redisstats_collect(rs, &e) == 0, "%s", e.text);
     ck_assert(gauge(METRICS_REDIS_UP, NULL) == 1);
@@ -373,8 +346,7 @@ int main(void)
     SRunner *sr;
     int failures;
 
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(redisstats_suite());
     srunner_set_fork_status(sr, CK_NOFORK); /* a forked child's exit would run the fixture's

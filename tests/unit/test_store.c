@@ -13,58 +13,22 @@
 #include "redis_fixture.h"
 #include "store.h"
 
-static int port;
 static struct config *cfg;
 static redisContext *raw; /* a plain connection for looking at keys */
 
 static void setup(void)
 {
-    char p[16];
-    struct err e;
-    redisReply *r;
-
-    snprintf(p, sizeof(p), "%d", port);
-    setenv("DADNS_REDIS_PORT", p, 1);
     setenv("DADNS_WRITER_RETRY_INTERVAL_S", "1", 1);
     setenv("DADNS_WRITER_RETRY_BASE_S", "1", 1); /* a failed entry is due again after ~1 s */
     setenv("DADNS_WRITER_BLOCK_MS", "200", 1);
     setenv("DADNS_WRITER_CONSUMER_NAME", "test-consumer", 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
-    raw = redisConnect("127.0.0.1", port);
-    ck_assert(raw != NULL && !raw->err);
-    r = redisCommand(raw, "FLUSHALL");
-    freeReplyObject(r);
+    redis_fixture_config(&cfg);
+    raw = redis_fixture_raw();
 }
 
 static void teardown(void)
 {
-    config_free(cfg);
-    cfg = NULL;
-    redisFree(raw);
-}
-
-static long long raw_int(const char *fmt, const char *arg)
-{
-    redisReply *r = redisCommand(raw, fmt, arg);
-    long long v = -1;
-
-    if (r != NULL && r->type == REDIS_REPLY_INTEGER)
-        v = r->integer;
-    else if (r != NULL && r->type == REDIS_REPLY_STRING)
-        v = strtoll(r->str, NULL, 10);
-    freeReplyObject(r);
-    return v;
-}
-
-static char *raw_str(const char *fmt, const char *a, const char *b)
-{
-    redisReply *r = redisCommand(raw, fmt, a, b);
-    char *s = NULL;
-
-    if (r != NULL && r->type == REDIS_REPLY_STRING)
-        s = strdup(r->str);
-    freeReplyObject(r);
-    return s;
+    redis_fixture_teardown(&cfg, &raw);
 }
 
 static const char ZONE1[] = "$TTL 300\n@ IN SOA ns1.x. h.x. 1 2 3 4 5\n@ IN NS ns1.x.\n";
@@ -83,8 +47,8 @@ START_TEST(save_bumps_version_only_on_change)
     ck_assert_uint_eq(res.version, 1);
     ck_assert_int_eq(res.changed, 1);
     ck_assert_str_eq(res.prev_host, "");
-    ck_assert_int_eq(raw_int("SISMEMBER dadns:zones %s", "example.com"), 1);
-    s = raw_str("HGET dadns:zone:%s %s", "example.com", "text");
+    ck_assert_int_eq(redis_fixture_int(raw, "SISMEMBER dadns:zones example.com"), 1);
+    s = redis_fixture_str(raw, "HGET dadns:zone:example.com text");
     ck_assert_str_eq(s, ZONE1);
     free(s);
     /* identical push: no new version, a refresh notification, owner moves */
@@ -93,16 +57,16 @@ START_TEST(save_bumps_version_only_on_change)
     ck_assert_uint_eq(res.version, 1);
     ck_assert_int_eq(res.changed, 0);
     ck_assert_str_eq(res.prev_host, "da1");
-    s = raw_str("HGET dadns:zone:%s %s", "example.com", "host");
+    s = redis_fixture_str(raw, "HGET dadns:zone:example.com host");
     ck_assert_str_eq(s, "da2");
     free(s);
-    ck_assert_int_eq(raw_int("XLEN dadns:changes%s", ""), 2);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 2);
     /* changed content: new version */
     ck_assert_int_eq(store_save(st, "example.com", ZONE2, strlen(ZONE2), 2, "da2", "bob", &res, &e),
                      0);
     ck_assert_uint_eq(res.version, 2);
     ck_assert_int_eq(res.changed, 1);
-    s = raw_str("HGET dadns:zone:%s %s", "example.com", "serial");
+    s = redis_fixture_str(raw, "HGET dadns:zone:example.com serial");
     ck_assert_str_eq(s, "2");
     free(s);
     store_free(st);
@@ -150,11 +114,11 @@ START_TEST(delete_respects_ownership)
     ck_assert_int_eq(del[0].outcome, STORE_DEL_REFUSED);
     ck_assert_str_eq(del[0].owner, "da1");
     ck_assert_int_eq(del[1].outcome, STORE_DEL_ABSENT);
-    ck_assert_int_eq(raw_int("SISMEMBER dadns:zones %s", "example.com"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "SISMEMBER dadns:zones example.com"), 1);
     ck_assert_int_eq(store_delete(st, zones, 1, "da1", "bob", del, &e), 0);
     ck_assert_int_eq(del[0].outcome, STORE_DEL_DELETED);
     ck_assert_uint_eq(del[0].version, 2);
-    ck_assert_int_eq(raw_int("SISMEMBER dadns:zones %s", "example.com"), 0);
+    ck_assert_int_eq(redis_fixture_int(raw, "SISMEMBER dadns:zones example.com"), 0);
     ck_assert_int_eq(store_exists(st, "example.com", 1, &own, &e), 0);
     ck_assert_int_eq(own.found, 0);
     ck_assert_int_eq(store_delete(st, zones, 1, "da1", "bob", del, &e), 0);
@@ -187,7 +151,7 @@ START_TEST(fetch_and_commit_never_lower_applied)
     store_batch_free(hold);
     ck_assert_int_eq(store_commit(st, "bind", zones, &v5, 1, NULL, 0, &e), 0);
     ck_assert_int_eq(store_commit(st, "bind", zones, &v3, 1, NULL, 0, &e), 0);
-    ck_assert_int_eq(raw_int("HGET dadns:applied:bind %s", "example.com"), 5);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:bind example.com"), 5);
     store_free(st);
 }
 END_TEST
@@ -280,8 +244,8 @@ START_TEST(consumer_coalesces_skips_and_retries)
     ck_assert_str_eq(rec.log[0], "1 a.com 3");
     ck_assert_str_eq(rec.log[1], "1 b.com 4");
     pthread_mutex_unlock(&rec.mu);
-    ck_assert_int_eq(raw_int("HGET dadns:applied:rec %s", "a.com"), 3);
-    ck_assert_int_eq(raw_int("XLEN dadns:changes%s", ""), 4);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:rec a.com"), 3);
+    ck_assert_int_eq(redis_fixture_int(raw, "XLEN dadns:changes"), 4);
 
     /* identical re-push: a verify, no new version */
     ck_assert_int_eq(store_save(st, "b.com", ZONE1, strlen(ZONE1), 1, "da1", "u", &res, &e), 0);
@@ -295,14 +259,14 @@ START_TEST(consumer_coalesces_skips_and_retries)
     ck_assert_int_eq(store_save(st, "b.com", ZONE2, strlen(ZONE2), 2, "da1", "u", &res, &e), 0);
     ck_assert_int_eq(wait_for(4), 4);
     ck_assert_str_eq(rec.log[3], "1 b.com 5");
-    ck_assert_int_eq(raw_int("HGET dadns:applied:rec %s", "b.com"), 4);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:rec b.com"), 4);
     pthread_mutex_lock(&rec.mu);
     rec.fail = 0;
     pthread_mutex_unlock(&rec.mu);
     ck_assert_int_eq(wait_for(5), 5); /* retried after writer.retry_interval_s */
     ck_assert_str_eq(rec.log[4], "1 b.com 5");
     usleep(300000);
-    ck_assert_int_eq(raw_int("HGET dadns:applied:rec %s", "b.com"), 5);
+    ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:rec b.com"), 5);
     {
         redisReply *r = redisCommand(raw, "XPENDING dadns:changes rec");
 
@@ -401,8 +365,7 @@ int main(void)
     int failed;
 
     log_init("test", "error", "kv");
-    port = redis_fixture_start();
-    if (port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(store_suite());
     srunner_set_fork_status(sr, CK_NOFORK);

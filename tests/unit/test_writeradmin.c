@@ -5,6 +5,7 @@
  * open, Redis unreachable). */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,27 +76,26 @@ END_TEST
 
 /* ---- the listener ---- */
 
-static int redis_port;
 static struct config *cfg;
 static const struct backend_conf *bc;
 static struct consumer_stats stats;
 static struct writeradmin *wa;
 
-static void start(int redis)
+/* start - the listener, against the fixture's Redis (@redis_up) or a port nobody listens on. */
+static void start(bool redis_up)
 {
-    char p[16];
     struct err e;
     size_t i;
 
-    snprintf(p, sizeof(p), "%d", redis);
-    setenv("DADNS_REDIS_PORT", p, 1);
     setenv("DADNS_REDIS_TIMEOUT_MS", "300", 1);
     setenv("DADNS_WRITER_BLOCK_MS", "100", 1);
     setenv("DADNS_DNS_BACKENDS_BIND_TYPE", "bind", 1);
     setenv("DADNS_DNS_BACKENDS_BIND_ZONES_DIR", "/tmp/dadns-test-writeradmin-zones", 1);
     setenv("DADNS_DNS_BACKENDS_BIND_NAMED_CONF", "/tmp/dadns-test-writeradmin.conf", 1);
-    ck_assert_msg(config_load(NULL, &cfg, &e) == 0, "%s", e.text);
-    cfg->metrics_port = -1; /* any free port */
+    redis_fixture_config(&cfg);
+    if (!redis_up)
+        cfg->redis_port = 1; /* nothing listens there */
+    cfg->metrics_port = -1;  /* any free port */
     for (i = 0; i < cfg->n_backends; i++)
         if (strcmp(cfg->backends[i].name, "bind") == 0)
             bc = &cfg->backends[i];
@@ -107,32 +107,18 @@ static void start(int redis)
 
 static void setup(void)
 {
-    start(redis_port);
+    start(true);
 }
 
 static void teardown(void)
 {
     writeradmin_stop(wa);
     wa = NULL;
-    config_free(cfg);
-    cfg = NULL;
-}
-
-static int has_line(const char *text, const char *line)
-{
-    size_t n = strlen(line);
-    const char *p = text;
-
-    while ((p = strstr(p, line)) != NULL) {
-        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
-            return 1;
-        p += n;
-    }
-    return 0;
+    redis_fixture_teardown(&cfg, NULL);
 }
 
 #define ck_line(text, line)                                                                        \
-    ck_assert_msg(has_line(text, line), "no line \"%s\" in:\n%s", line, text)
+    ck_assert_msg(httpget_has_line(text, line), "no line \"%s\" in:\n%s", line, text)
 
 /* sum_of - the value of the series line starting with @prefix (e.g. "x_sum{...} "), or -1. */
 static double value_of(const char *text, const char *prefix)
@@ -246,7 +232,7 @@ START_TEST(ready_redis_down)
     int port;
 
     teardown();
-    start(1); /* nothing listens on port 1 */
+    start(false);
     port = writeradmin_port(wa);
     writeradmin_serving(wa);
     ck_assert_int_eq(httpget(port, "/readyz", &r), 0);
@@ -300,8 +286,7 @@ int main(void)
     SRunner *sr;
     int failed;
 
-    redis_port = redis_fixture_start();
-    if (redis_port < 0)
+    if (redis_fixture_start() < 0)
         return 1;
     sr = srunner_create(writeradmin_suite());
     srunner_set_fork_status(sr, CK_NOFORK); /* a forked child's exit would stop the fixture */
