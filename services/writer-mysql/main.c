@@ -46,9 +46,10 @@ static void on_warn(void *arg, const char *zone, const char *what)
     const struct backend_conf *bc = arg;
 
     if (zone != NULL)
-        log_msg(LOG_WARN, what, "backend", bc->name, "zone", zone, NULL);
+        log_msg(LOG_WARN, "database warning", "backend", bc->name, "zone", zone, "reason", what,
+                NULL);
     else
-        log_msg(LOG_WARN, what, "backend", bc->name, NULL);
+        log_msg(LOG_WARN, "database warning", "backend", bc->name, "reason", what, NULL);
 }
 
 /* open_backend - mysqlbackend_open, retried with backoff while the server is unreachable
