@@ -40,6 +40,10 @@ struct spool {
     char broken[512];   /* why appends are refused until a restart, "" while they work */
 };
 
+/* fsync of the spool directory after removing a drained file; tests replace it with
+ * spool_set_dir_fsync to inject a failure. */
+static int (*dir_fsync)(int fd) = fsync;
+
 /* ---- small file helpers ---------------------------------------------------------------- */
 
 /* Write all @n octets at @off. Returns 0 or -1 with errno set. */
@@ -665,13 +669,25 @@ int spool_drain(struct spool *sp, int *removed, struct err *e)
     *removed = 0;
     if (sp->fd < 0 || sp->pending > 0 || sp->stuck[0] != '\0')
         return 0;
-    if (unlinkat(sp->dirfd, LOG_NAME, 0) != 0 || fsync(sp->dirfd) != 0)
+    if (unlinkat(sp->dirfd, LOG_NAME, 0) != 0)
         return err_set(e, DADNS_EIO, "cannot remove the replayed %s: %s", sp->path,
                        strerror(errno));
+    /* The file is gone: never append to the deleted inode. The next append creates a new file
+     * and fsyncs it and the directory before acknowledging anything. */
     close(sp->fd);
     sp->fd = -1;
-    sp->size = sp->replay = 0;
+    sp->size = sp->replay = sp->stop_at = 0;
     sp->full = 0;
     *removed = 1;
+    /* A failed fsync here only risks the replayed file coming back after a crash, with its
+     * progress at its end (nothing to replay); report it, the spool stays usable. */
+    if (dir_fsync(sp->dirfd) != 0)
+        return err_set(e, DADNS_EIO, "removed the replayed %s, but cannot fsync directory %s: %s",
+                       sp->path, sp->dir, strerror(errno));
     return 0;
+}
+
+void spool_set_dir_fsync(int (*fn)(int fd))
+{
+    dir_fsync = fn != NULL ? fn : fsync;
 }

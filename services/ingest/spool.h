@@ -97,8 +97,15 @@ void spool_batch_free(struct spool_batch *b);
 int spool_commit(struct spool *sp, const struct spool_batch *b, size_t n, struct err *e);
 
 /* spool_drain - when every record is replayed (pending 0, not stuck) remove the spool file and
- * fsync the directory; *@removed says whether a file was removed. The next append starts a new
- * file (new log id, so an old progress slot never applies to it). Returns 0 or DADNS_EIO. */
+ * fsync the directory; *@removed says whether a file was removed. Once removed, the file is
+ * closed and the next append starts a new file (new log id, so an old progress slot never
+ * applies to it; created durably, directory fsync included), even when the directory fsync
+ * then fails: that returns DADNS_EIO with *@removed 1 (the removal may not survive a crash; the
+ * file would come back fully replayed). Returns 0 or DADNS_EIO. */
 int spool_drain(struct spool *sp, int *removed, struct err *e);
+
+/* spool_set_dir_fsync - for tests only: replace the fsync spool_drain calls on the directory
+ * with @fn (NULL restores fsync), to inject a failure. Process-wide, not thread-safe. */
+void spool_set_dir_fsync(int (*fn)(int fd));
 
 #endif

@@ -345,16 +345,18 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Replay one batch (lock not held). Returns 0 when the batch went through, otherwise the error
- * of the record that failed (@e), having committed the records before it. */
-static int replay_batch(struct spooler *sl, struct err *e)
+/* Replay one batch (lock not held); *@got is the number of records read (0: nothing could be
+ * read, e.g. the spool is stuck at its replay position). Returns 0 when the batch went through,
+ * otherwise the error of the record that failed (@e), having committed the records before it. */
+static int replay_batch(struct spooler *sl, size_t *got, struct err *e)
 {
     struct spool_batch *b = NULL;
     struct err ce;
     char n[24], left[24], age[24];
     size_t done = 0;
-    int rc, removed = 0;
+    int rc, drc, removed = 0;
 
+    *got = 0;
     pthread_mutex_lock(&sl->mu);
     rc = spool_read(sl->sp, REPLAY_BATCH_RECORDS, REPLAY_BATCH_BYTES, &b, e);
     log_stuck(sl);
@@ -364,6 +366,7 @@ static int replay_batch(struct spooler *sl, struct err *e)
                 NULL);
         return rc;
     }
+    *got = b->n;
     while (done < b->n && !sl->stop) {
         rc = replay_one(sl, &b->recs[done], e);
         if (rc != 0) {
@@ -389,11 +392,15 @@ static int replay_batch(struct spooler *sl, struct err *e)
     if (done > 0)
         log_msg(LOG_INFO, "spool replayed", "records", n, "remaining", left, "age_s", age, NULL);
     if (spool_pending(sl->sp) == 0 && spool_stuck(sl->sp) == NULL) {
-        if (spool_drain(sl->sp, &removed, &ce) != 0)
-            log_msg(LOG_ERROR, "spool not removed", "reason", ce.text, NULL);
-        else if (removed)
+        drc = spool_drain(sl->sp, &removed, &ce);
+        if (removed)
             log_msg(LOG_INFO, "spool drained: writing to Redis directly again", "spool",
                     spool_path(sl->sp), NULL);
+        if (drc != 0)
+            log_msg(removed ? LOG_WARN : LOG_ERROR,
+                    removed ? "spool removed, but its removal may not be durable"
+                            : "spool not removed",
+                    "reason", ce.text, NULL);
     }
     pthread_mutex_unlock(&sl->mu);
     spool_batch_free(b);
@@ -404,13 +411,16 @@ static void *replay_main(void *arg)
 {
     struct spooler *sl = arg;
     uint64_t next = 0, backoff = 0;
-    int waiting = 0;
+    int waiting = 0, stalled = 0;
+    size_t got = 0;
     struct err e;
     char n[24];
 
     pthread_mutex_lock(&sl->mu);
     while (!sl->stop) {
-        if (spool_pending(sl->sp) == 0) {
+        /* Stalled: the spool is stuck at its replay position (logged once by log_stuck). Only
+         * a restart clears that, so wait for the stop instead of PING + read in a loop. */
+        if (spool_pending(sl->sp) == 0 || stalled) {
             pthread_cond_wait(&sl->cv, &sl->mu);
             continue;
         }
@@ -424,11 +434,16 @@ static void *replay_main(void *arg)
             if (waiting)
                 log_msg(LOG_INFO, "spool replay: Redis answers again", NULL);
             waiting = 0;
-            if (replay_batch(sl, &e) == 0) {
+            if (replay_batch(sl, &got, &e) == 0 && got > 0) {
                 backoff = 0;
                 next = 0;
                 pthread_mutex_lock(&sl->mu);
                 continue;
+            }
+            if (got == 0) {
+                pthread_mutex_lock(&sl->mu);
+                stalled = spool_stuck(sl->sp) != NULL;
+                pthread_mutex_unlock(&sl->mu);
             }
         } else if (!waiting) {
             snprintf(n, sizeof(n), "%zu", spooler_pending(sl));

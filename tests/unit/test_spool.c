@@ -1,21 +1,35 @@
 /* test_spool.c -- Check suite for the ingest spool: the record codec (services/ingest/spoolrec.c:
  * round trips, CRC mismatches, malformed input) and the spool files (services/ingest/spool.c:
  * append and replay order, durable progress, removal when drained, torn tails, corrupt
- * records in the middle, the size limit, write failures and the directory lock), each test in
- * its own temporary directory. */
+ * records in the middle, the size limit, write failures, a failed directory fsync at removal and
+ * the directory lock), each test in its own temporary directory; and the replay thread
+ * (services/ingest/spooler.c) against a fake Redis on loopback when the spool gets stuck. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "config.h"
 #include "spool.h"
+#include "spooler.h"
 #include "spoolrec.h"
+#include "store.h"
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
@@ -725,11 +739,265 @@ START_TEST(file_lock_and_directory_errors)
 }
 END_TEST
 
+static int fsync_fails(int fd)
+{
+    (void)fd;
+    errno = EIO;
+    return -1;
+}
+
+START_TEST(file_drain_dir_fsync_failure)
+{
+    struct spool *sp = open_ok(1 << 20, NULL);
+    struct spool_batch *b = NULL;
+    struct err e;
+    int removed = 0;
+
+    append_save(sp, 1);
+    ck_assert_int_eq(spool_read(sp, 10, 1 << 20, &b, &e), 0);
+    ck_assert_int_eq(spool_commit(sp, b, b->n, &e), 0);
+    spool_batch_free(b);
+    /* The file is removed, then the directory fsync fails. */
+    spool_set_dir_fsync(fsync_fails);
+    ck_assert_int_eq(spool_drain(sp, &removed, &e), DADNS_EIO);
+    spool_set_dir_fsync(NULL);
+    ck_assert_int_eq(removed, 1);
+    ck_assert_ptr_nonnull(strstr(e.text, "cannot fsync directory"));
+    ck_assert_int_eq(file_size(log_file()), -1);
+    ck_assert_uint_eq(spool_bytes(sp), 0);
+    ck_assert_ptr_null(spool_broken(sp));
+    /* The next append goes to a new file, not to the deleted one. */
+    append_save(sp, 2);
+    ck_assert_int_gt(file_size(log_file()), 0);
+    ck_assert_int_eq(file_size(log_file()), (off_t)spool_bytes(sp));
+    ck_assert_uint_eq(spool_pending(sp), 1);
+    ck_assert_int_eq(spool_read(sp, 10, 1 << 20, &b, &e), 0);
+    ck_assert_uint_eq(b->n, 1);
+    ck_assert_uint_eq(serial_of(b, 0), 1002);
+    spool_batch_free(b);
+    /* Durable: a restart finds it. */
+    spool_close(sp);
+    sp = open_ok(1 << 20, NULL);
+    ck_assert_uint_eq(spool_pending(sp), 1);
+    ck_assert_int_eq(spool_read(sp, 10, 1 << 20, &b, &e), 0);
+    ck_assert_int_eq(spool_commit(sp, b, b->n, &e), 0);
+    spool_batch_free(b);
+    ck_assert_int_eq(spool_drain(sp, &removed, &e), 0);
+    ck_assert_int_eq(removed, 1);
+    ck_assert_int_eq(file_size(log_file()), -1);
+    spool_close(sp);
+}
+END_TEST
+
+/* ---- replay thread against a fake Redis ------------------------------------------------ */
+
+/* A loopback server speaking just enough RESP: PING is answered +PONG (only once @gate is
+ * set: until then the caller's PING blocks), every other command +OK. Counts the PINGs. */
+struct fake_redis {
+    int lfd;
+    int port;
+    pthread_t thread;
+    atomic_int stop;
+    atomic_int gate;
+    atomic_int pings;
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Parse one complete RESP array command at @p (@n octets): its length, or 0 if incomplete;
+ * *@ping says whether it is PING. */
+static size_t resp_command(const char *p, size_t n, int *ping)
+{
+    const char *end = p + n, *q = p, *nl;
+    long argc, i, len;
+
+    *ping = 0;
+    if (n == 0 || *q != '*' || (nl = memchr(q, '\n', n)) == NULL)
+        return 0;
+    argc = strtol(q + 1, NULL, 10);
+    q = nl + 1;
+    for (i = 0; i < argc; i++) {
+        if (q >= end || *q != '$' || (nl = memchr(q, '\n', (size_t)(end - q))) == NULL)
+            return 0;
+        len = strtol(q + 1, NULL, 10);
+        q = nl + 1;
+        if (end - q < len + 2)
+            return 0;
+        if (i == 0 && len == 4 && strncasecmp(q, "PING", 4) == 0)
+            *ping = 1;
+        q += len + 2;
+    }
+    return (size_t)(q - p);
+}
+
+static void *fake_redis_main(void *arg)
+{
+    struct fake_redis *fr = arg;
+    char buf[65536];
+    size_t have = 0;
+    int cfd = -1;
+
+    while (!fr->stop) {
+        struct pollfd pf[2] = {{fr->lfd, POLLIN, 0}, {cfd, POLLIN, 0}};
+        int nf = cfd >= 0 ? 2 : 1;
+
+        if (poll(pf, (nfds_t)nf, 20) <= 0)
+            continue;
+        if (pf[0].revents & POLLIN) {
+            int nfd = accept(fr->lfd, NULL, NULL);
+
+            if (nfd >= 0) {
+                if (cfd >= 0)
+                    close(cfd);
+                cfd = nfd;
+                have = 0;
+            }
+            continue;
+        }
+        if (nf == 2 && pf[1].revents) {
+            ssize_t r = read(cfd, buf + have, sizeof(buf) - have);
+            size_t used;
+            int ping;
+
+            if (r <= 0) {
+                close(cfd);
+                cfd = -1;
+                continue;
+            }
+            have += (size_t)r;
+            while ((used = resp_command(buf, have, &ping)) > 0) {
+                const char *ans = ping ? "+PONG\r\n" : "+OK\r\n";
+
+                if (ping) {
+                    fr->pings++;
+                    while (!fr->gate && !fr->stop)
+                        sleep_ms(5);
+                }
+                if (write(cfd, ans, strlen(ans)) < 0)
+                    break;
+                memmove(buf, buf + used, have - used);
+                have -= used;
+            }
+        }
+    }
+    if (cfd >= 0)
+        close(cfd);
+    return NULL;
+}
+
+static void fake_redis_start(struct fake_redis *fr)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    int one = 1;
+
+    memset(fr, 0, sizeof(*fr));
+    fr->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fr->lfd, 0);
+    setsockopt(fr->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fr->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(fr->lfd, 4), 0);
+    ck_assert_int_eq(getsockname(fr->lfd, (struct sockaddr *)&a, &al), 0);
+    fr->port = ntohs(a.sin_port);
+    ck_assert_int_eq(pthread_create(&fr->thread, NULL, fake_redis_main, fr), 0);
+}
+
+static void fake_redis_stop(struct fake_redis *fr)
+{
+    fr->stop = 1;
+    pthread_join(fr->thread, NULL);
+    close(fr->lfd);
+}
+
+static struct spooler *spooler_on(const struct fake_redis *fr, struct config **cfg)
+{
+    struct spooler *sl = NULL;
+    char port[16];
+    struct err e;
+
+    snprintf(port, sizeof(port), "%d", fr->port);
+    setenv("DADNS_REDIS_PORT", port, 1);
+    setenv("DADNS_APP_SPOOL_DIR", spooldir, 1);
+    setenv("DADNS_LOG_LEVEL", "error", 1);
+    ck_assert_msg(config_load(NULL, cfg, &e) == 0, "config: %s", e.text);
+    ck_assert_msg(spooler_open(*cfg, &sl, &e) == 0, "spooler_open: %s", e.text);
+    return sl;
+}
+
+START_TEST(replay_stuck_while_running_waits)
+{
+    struct spool *sp = open_ok(1 << 20, NULL);
+    struct fake_redis fr;
+    struct config *cfg = NULL;
+    struct spooler *sl;
+    struct store *st = NULL;
+    struct buf out;
+    struct err e;
+    char why[256];
+    int i, pings, status = 0, spooled = 1;
+    time_t t0;
+
+    append_save(sp, 1);
+    append_save(sp, 2);
+    spool_close(sp);
+    fake_redis_start(&fr);
+    sl = spooler_on(&fr, &cfg);
+    ck_assert_uint_eq(spooler_pending(sl), 2);
+    /* The replay thread waits in its first PING: damage record 1 behind its back. */
+    for (i = 0; i < 500 && fr.pings == 0; i++)
+        sleep_ms(10);
+    ck_assert_int_eq(fr.pings, 1);
+    flip(log_file(), SPOOLREC_FILE_HDR_SIZE + SPOOLREC_HDR_SIZE + 2);
+    fr.gate = 1;
+    for (i = 0; i < 500; i++) {
+        if (spooler_busy(sl, why, sizeof(why)) && strstr(why, "stuck") != NULL)
+            break;
+        sleep_ms(10);
+    }
+    ck_assert_ptr_nonnull(strstr(why, "stuck"));
+    /* Stuck with records pending: the thread must wait, not PING + read in a loop. */
+    sleep_ms(100);
+    pings = fr.pings;
+    sleep_ms(400);
+    ck_assert_msg(fr.pings - pings == 0, "%d PINGs in 400 ms while stuck", fr.pings - pings);
+    ck_assert_int_le(fr.pings, 2);
+    ck_assert_uint_eq(spooler_pending(sl), 2);
+    /* Pushes are refused and /readyz is 503 while stuck. */
+    ck_assert_int_eq(store_new(cfg, "test", &st), 0);
+    ck_assert_int_eq(spooler_save(sl, st, "z9.test", "text", 4, 9, "h", "u", NULL, &spooled, &e),
+                     DADNS_EIO);
+    ck_assert_int_eq(spooled, 0);
+    ck_assert_ptr_nonnull(strstr(e.text, "spool stuck"));
+    buf_init(&out, 4096);
+    spooler_ready(sl, st, &out, &status);
+    ck_assert_int_eq(status, 503);
+    ck_assert_ptr_nonnull(strstr(out.data, "not ready"));
+    buf_free(&out);
+    /* The stop is honoured at once. */
+    t0 = time(NULL);
+    spooler_free(sl);
+    ck_assert_int_le(time(NULL) - t0, 2);
+    store_free(st);
+    config_free(cfg);
+    fake_redis_stop(&fr);
+    ck_assert_int_gt(file_size(log_file()), 0); /* kept for the operator */
+}
+END_TEST
+
 static Suite *spool_suite(void)
 {
     Suite *s = suite_create("spool");
     TCase *codec = tcase_create("codec");
     TCase *files = tcase_create("files");
+    TCase *replay = tcase_create("replay");
 
     tcase_add_test(codec, codec_crc32_known_value);
     tcase_add_test(codec, codec_save_round_trip);
@@ -748,8 +1016,12 @@ static Suite *spool_suite(void)
     tcase_add_test(files, file_full_spool_refused);
     tcase_add_test(files, file_write_failure_is_cut_off);
     tcase_add_test(files, file_lock_and_directory_errors);
+    tcase_add_test(files, file_drain_dir_fsync_failure);
+    tcase_add_checked_fixture(replay, setup, teardown);
+    tcase_add_test(replay, replay_stuck_while_running_waits);
     suite_add_tcase(s, codec);
     suite_add_tcase(s, files);
+    suite_add_tcase(s, replay);
     return s;
 }
 
