@@ -31,19 +31,25 @@ static const char SAVE_LUA[] =
     "           'version', v)\n"
     "return {tostring(v), 1, prev}\n";
 
-/* KEYS: live set, version counter, stream, then one zone hash per zone.
- * ARGV: host, user, now_ms, maxlen, then the zone names.
- * Returns per zone {outcome, version, owner}: outcome 1 deleted, 2 absent, 3 refused. */
+/* KEYS: live set, version counter, stream, then one zone hash per zone (n).
+ * ARGV: host, user, now_ms, maxlen, then the n zone names, then optionally n expected versions
+ * ("0" = any). Returns per zone {outcome, version, owner}: outcome 1 deleted, 2 absent,
+ * 3 refused (owner), 4 changed (version differs from the expected one; version = the stored). */
 static const char DELETE_LUA[] =
     "local out = {}\n"
+    "local n = #KEYS - 3\n"
+    "local checked = #ARGV >= 4 + 2 * n\n"
     "for i = 4, #KEYS do\n"
     "  local zone = ARGV[i + 1]\n"
-    "  local cur = redis.call('HMGET', KEYS[i], 'deleted', 'host')\n"
+    "  local cur = redis.call('HMGET', KEYS[i], 'deleted', 'host', 'version')\n"
     "  local owner = cur[2] or ''\n"
+    "  local want = checked and ARGV[i + 1 + n] or '0'\n"
     "  if cur[1] ~= '0' then\n"
     "    out[#out + 1] = {2, '0', owner}\n"
     "  elseif owner ~= '' and owner ~= ARGV[1] then\n"
     "    out[#out + 1] = {3, '0', owner}\n"
+    "  elseif want ~= '0' and (cur[3] or '') ~= want then\n"
+    "    out[#out + 1] = {4, cur[3] or '0', owner}\n"
     "  else\n"
     "    local v = redis.call('INCR', KEYS[2])\n"
     "    redis.call('HSET', KEYS[i], 'deleted', '1', 'version', v, 'updated', ARGV[3],\n"
@@ -74,11 +80,13 @@ static const char COMMIT_LUA[] =
     "  local cur = tonumber(redis.call('HGET', KEYS[1], zone) or '0')\n"
     "  if v > cur then redis.call('HSET', KEYS[1], zone, ARGV[4 + 2 * i]) end\n"
     "end\n"
-    "local first = 3 + 2 * nz\n"
-    "if #ARGV >= first then\n"
-    "  return redis.call('XACK', KEYS[2], ARGV[1], unpack(ARGV, first, #ARGV))\n"
+    "local first, acked = 3 + 2 * nz, 0\n"
+    "while first <= #ARGV do\n" /* Lua's unpack() stops near 8,000 values: ack in slices */
+    "  local last = math.min(first + 999, #ARGV)\n"
+    "  acked = acked + redis.call('XACK', KEYS[2], ARGV[1], unpack(ARGV, first, last))\n"
+    "  first = last + 1\n"
     "end\n"
-    "return 0\n";
+    "return acked\n";
 
 enum { SCRIPT_SAVE, SCRIPT_DELETE, SCRIPT_EXISTS, SCRIPT_COMMIT, SCRIPT_COUNT };
 
@@ -287,12 +295,14 @@ out:
     return rc;
 }
 
-int store_delete(struct store *st, const char *const *zones, size_t n, const char *host,
-                 const char *user, struct store_del_result *res, struct err *e)
+/* del_run - the delete script over @n @zones; @versions (NULL = no version check) adds the
+ * expected versions as n more arguments. */
+static int del_run(struct store *st, const char *const *zones, const uint64_t *versions, size_t n,
+                   const char *host, const char *user, struct store_del_result *res, struct err *e)
 {
     char zset[160], vkey[160], skey[160], snow[24], smax[24], numkeys[24];
     const char **argv = NULL;
-    char **keys = NULL;
+    char **keys = NULL, (*vers)[24] = NULL;
     size_t argc = 0, i;
     struct timeval tv;
     redisReply *r = NULL;
@@ -302,9 +312,11 @@ int store_delete(struct store *st, const char *const *zones, size_t n, const cha
         (rc = store_key(st, "version", vkey, sizeof(vkey))) != 0 ||
         (rc = store_key(st, "changes", skey, sizeof(skey))) != 0)
         return err_set(e, rc, "Redis key too long");
-    argv = calloc(2 * n + 10, sizeof(*argv));
+    argv = calloc(3 * n + 10, sizeof(*argv));
     keys = calloc(n ? n : 1, sizeof(*keys));
-    if (argv == NULL || keys == NULL) {
+    if (versions != NULL)
+        vers = calloc(n ? n : 1, sizeof(*vers));
+    if (argv == NULL || keys == NULL || (versions != NULL && vers == NULL)) {
         rc = err_set(e, DADNS_ENOMEM, "out of memory");
         goto out;
     }
@@ -334,6 +346,10 @@ int store_delete(struct store *st, const char *const *zones, size_t n, const cha
     argv[argc++] = smax;
     for (i = 0; i < n; i++)
         argv[argc++] = zones[i];
+    for (i = 0; versions != NULL && i < n; i++) {
+        snprintf(vers[i], sizeof(vers[i]), "%" PRIu64, versions[i]);
+        argv[argc++] = vers[i];
+    }
     rc = eval(st, SCRIPT_DELETE, (int)argc, argv, NULL, REDIS_REPLY_ARRAY, &r, e);
     if (rc != 0)
         goto out;
@@ -360,8 +376,22 @@ out:
             free(keys[i]);
     }
     free(keys);
+    free(vers);
     free(argv);
     return rc;
+}
+
+int store_delete(struct store *st, const char *const *zones, size_t n, const char *host,
+                 const char *user, struct store_del_result *res, struct err *e)
+{
+    return del_run(st, zones, NULL, n, host, user, res, e);
+}
+
+int store_delete_versioned(struct store *st, const char *const *zones, const uint64_t *versions,
+                           size_t n, const char *host, const char *user,
+                           struct store_del_result *res, struct err *e)
+{
+    return del_run(st, zones, versions, n, host, user, res, e);
 }
 
 int store_exists(struct store *st, const char *zone, int check_parents, struct store_owner *out,

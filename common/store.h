@@ -62,11 +62,12 @@ enum store_del_outcome {
     STORE_DEL_DELETED = 1, /* tombstoned, notification appended */
     STORE_DEL_ABSENT,      /* no live zone of that name: nothing to do */
     STORE_DEL_REFUSED,     /* owned by another hostname: kept */
+    STORE_DEL_CHANGED,     /* version changed since read, kept (store_delete_versioned only) */
 };
 
 struct store_del_result {
     enum store_del_outcome outcome;
-    uint64_t version;            /* tombstone version when DELETED */
+    uint64_t version;            /* tombstone version when DELETED, the stored one when CHANGED */
     char owner[STORE_OWNER_MAX]; /* owner hostname when REFUSED */
 };
 
@@ -76,6 +77,15 @@ struct store_del_result {
  * Returns 0 or DADNS_EREDIS/DADNS_EREPLY (then nothing is known to have changed). */
 int store_delete(struct store *st, const char *const *zones, size_t n, const char *host,
                  const char *user, struct store_del_result *res, struct err *e);
+
+/* store_delete_versioned - store_delete, in the same script, with one more rule: zone i is
+ * deleted only while its stored version is still @versions[i] (0 = any), else it is kept and
+ * reported STORE_DEL_CHANGED (the version is the stored one). For deletes decided on a snapshot
+ * (the reconciler's orphans): a zone re-created since the snapshot was read is not deleted.
+ * @versions has @n entries, borrowed. Returns as store_delete. */
+int store_delete_versioned(struct store *st, const char *const *zones, const uint64_t *versions,
+                           size_t n, const char *host, const char *user,
+                           struct store_del_result *res, struct err *e);
 
 struct store_owner {
     int found;                  /* 0 = free, 1 = the zone itself, 2 = an ancestor zone */

@@ -247,6 +247,8 @@ static void do_delete(struct api_worker *w, const struct da_request *req, const 
                     "owner", res[i].owner, "host", req->host, "peer", peer, "reason",
                     "owned by another server", NULL);
             break;
+        case STORE_DEL_CHANGED: /* store_delete_versioned only, not used here */
+            break;
         }
     }
     /* every zone refused (owned by another server): a rejected delete */

@@ -88,10 +88,13 @@ struct pass {
     struct beinv *be;
     size_t n_be;
     char reqid[BACKENDINV_REQID_SIZE];
-    size_t orphans_deleted; /* deleted (to delete, under dry run) */
-    size_t orphans_refused; /* store_delete refused: the owner changed meanwhile */
-    size_t owners_updated;  /* (to update, under dry run) */
-    size_t purged;          /* tombstones purged (to purge, under dry run) */
+    size_t orphans_deleted;     /* deleted (to delete, under dry run) */
+    size_t orphans_changed;     /* kept: owner or version changed since the snapshot */
+    size_t orphans_relisted;    /* kept: the owner's second listing has them */
+    size_t orphans_unconfirmed; /* kept: the owner's second listing failed */
+    struct fetch *relists;      /* second listings, one per configured server (srv NULL = none) */
+    size_t owners_updated;      /* (to update, under dry run) */
+    size_t purged;              /* tombstones purged (to purge, under dry run) */
     bool guard_tripped;
     bool guard_held; /* deletions were held back (not forced) */
     char guard_reason[2048];
@@ -298,28 +301,22 @@ static void *fetch_main(void *arg)
     return NULL;
 }
 
-/* fetch_all - list every configured server at once and wait, keeping the lock. */
-static int fetch_all(struct pass *p)
+/* run_fetches - list the @n servers of @fs whose srv is set, at once, and wait, keeping the
+ * lock. Returns 0 (each fetch has its own rc) or step's error. */
+static int run_fetches(struct pass *p, struct fetch *fs, size_t n)
 {
     struct fetchers all;
-    struct timespec t;
     size_t i, started = 0;
     int rc = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    p->n_fetches = p->cfg->n_da_servers;
-    p->fetches = calloc(p->n_fetches ? p->n_fetches : 1, sizeof(*p->fetches));
-    if (p->fetches == NULL) {
-        err_set(p->e, DADNS_ENOMEM, "out of memory");
-        return fail(p, DADNS_ENOMEM, "DirectAdmin listings");
-    }
     pthread_mutex_init(&all.mu, NULL);
     pthread_cond_init(&all.cv, NULL);
     all.done = 0;
-    for (i = 0; i < p->n_fetches; i++) {
-        struct fetch *f = &p->fetches[i];
+    for (i = 0; i < n; i++) {
+        struct fetch *f = &fs[i];
 
-        f->srv = &p->cfg->da_servers[i];
+        if (f->srv == NULL)
+            continue;
         f->cancel = &p->cancel;
         f->all = &all;
         f->rc = DADNS_EIO;
@@ -349,11 +346,31 @@ static int fetch_all(struct pass *p)
         pthread_mutex_lock(&all.mu);
     }
     pthread_mutex_unlock(&all.mu);
-    for (i = 0; i < p->n_fetches; i++)
-        if (p->fetches[i].started)
-            pthread_join(p->fetches[i].thread, NULL);
+    for (i = 0; i < n; i++)
+        if (fs[i].started)
+            pthread_join(fs[i].thread, NULL);
     pthread_cond_destroy(&all.cv);
     pthread_mutex_destroy(&all.mu);
+    return rc;
+}
+
+/* fetch_all - list every configured server at once. */
+static int fetch_all(struct pass *p)
+{
+    struct timespec t;
+    size_t i;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    p->n_fetches = p->cfg->n_da_servers;
+    p->fetches = calloc(p->n_fetches ? p->n_fetches : 1, sizeof(*p->fetches));
+    if (p->fetches == NULL) {
+        err_set(p->e, DADNS_ENOMEM, "out of memory");
+        return fail(p, DADNS_ENOMEM, "DirectAdmin listings");
+    }
+    for (i = 0; i < p->n_fetches; i++)
+        p->fetches[i].srv = &p->cfg->da_servers[i];
+    rc = run_fetches(p, p->fetches, p->n_fetches);
     p->phase[PH_DA] = elapsed(&t);
     if (rc != 0)
         return rc;
@@ -444,6 +461,7 @@ static int decide(struct pass *p)
 struct del_item {
     const char *zone; /* borrowed from the plan */
     const char *host; /* the recorded owner, borrowed from the snapshot */
+    uint64_t version; /* the version in the snapshot: a newer one is not deleted */
     size_t server;    /* the configured server of that owner */
 };
 
@@ -457,22 +475,86 @@ static int cmp_del(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->zone, y->zone);
 }
 
-/* delete_orphans - store_delete per recorded owner, RECSTORE_BATCH zones at a time. */
+/* relist - list a second time every server that has orphans to delete: a listing walk can miss
+ * a zone when DirectAdmin's list changes under it (a delete and an add between two pages shift
+ * the pages while the row count stays the same), and only a zone missing from both listings is
+ * deleted. Runs the listings at once, like the first ones. */
+static int relist(struct pass *p)
+{
+    const struct plan *pl = p->plan;
+    struct nums nb = {.i = 0};
+    size_t i;
+    int rc;
+
+    p->relists = calloc(p->n_fetches ? p->n_fetches : 1, sizeof(*p->relists));
+    if (p->relists == NULL) {
+        err_set(p->e, DADNS_ENOMEM, "out of memory");
+        return fail(p, DADNS_ENOMEM, "DirectAdmin listings");
+    }
+    for (i = 0; i < pl->n_deletes; i++)
+        p->relists[pl->deletes[i].server].srv = p->fetches[pl->deletes[i].server].srv;
+    if ((rc = run_fetches(p, p->relists, p->n_fetches)) != 0)
+        return rc;
+    for (i = 0; i < p->n_fetches; i++) {
+        const struct fetch *f = &p->relists[i];
+
+        if (f->srv == NULL)
+            continue;
+        if (f->rc == 0)
+            log_msg(LOG_DEBUG, "directadmin server listed again (it has orphans)", "server",
+                    f->srv->name, "zones", num(&nb, strset_count(f->list->zones)), "seconds",
+                    secs(&nb, f->st.seconds), NULL);
+        else
+            log_msg(LOG_WARN,
+                    "directadmin server did not answer its second listing: its orphans are "
+                    "kept this pass",
+                    "server", f->srv->name, "error", f->e.text, NULL);
+    }
+    return 0;
+}
+
+/* confirmed - the orphan @zone of server @server is missing from its second listing too (and
+ * that listing answered); counts and logs the ones kept. */
+static bool confirmed(struct pass *p, const char *zone, size_t server)
+{
+    const struct fetch *f = &p->relists[server];
+
+    if (f->rc != 0) {
+        p->orphans_unconfirmed++;
+        return false;
+    }
+    if (!strset_has(f->list->zones, zone))
+        return true;
+    p->orphans_relisted++;
+    log_msg(LOG_WARN,
+            "orphan kept: the server's second listing has it (its list changed "
+            "during the first)",
+            "zone", zone, "server", f->srv->name, NULL);
+    return false;
+}
+
+/* delete_orphans - store_delete_versioned per recorded owner, RECSTORE_BATCH zones at a time:
+ * only the orphans missing from both listings of their server, only at the snapshot's
+ * version and owner. */
 static int delete_orphans(struct pass *p)
 {
     const struct plan *pl = p->plan;
     struct del_item *items = NULL;
     struct store_del_result *res = NULL;
     const char **names = NULL;
-    size_t i, j, k, logged = 0;
+    uint64_t *versions = NULL;
+    size_t i, j, k, n = 0, logged = 0;
     int rc = 0;
 
     if (pl->n_deletes == 0)
         return 0;
+    if ((rc = relist(p)) != 0)
+        return rc;
     items = calloc(pl->n_deletes, sizeof(*items));
     res = calloc(RECSTORE_BATCH, sizeof(*res));
     names = calloc(RECSTORE_BATCH, sizeof(*names));
-    if (items == NULL || res == NULL || names == NULL) {
+    versions = calloc(RECSTORE_BATCH, sizeof(*versions));
+    if (items == NULL || res == NULL || names == NULL || versions == NULL) {
         err_set(p->e, DADNS_ENOMEM, "out of memory");
         rc = fail(p, DADNS_ENOMEM, "orphans");
         goto out;
@@ -480,19 +562,26 @@ static int delete_orphans(struct pass *p)
     for (i = 0; i < pl->n_deletes; i++) {
         const struct zonetab_zone *z = zonetab_find(p->tab, pl->deletes[i].zone);
 
-        items[i].zone = pl->deletes[i].zone;
-        items[i].host = z != NULL ? z->host : "";
-        items[i].server = pl->deletes[i].server;
+        if (!confirmed(p, pl->deletes[i].zone, pl->deletes[i].server))
+            continue;
+        items[n].zone = pl->deletes[i].zone;
+        items[n].host = z != NULL ? z->host : "";
+        items[n].version = z != NULL ? z->version : 0;
+        items[n].server = pl->deletes[i].server;
+        n++;
     }
-    qsort(items, pl->n_deletes, sizeof(*items), cmp_del);
-    for (i = 0; i < pl->n_deletes; i += k) {
-        for (k = 0; i + k < pl->n_deletes && k < RECSTORE_BATCH &&
-                    strcmp(items[i + k].host, items[i].host) == 0;
-             k++)
+    qsort(items, n, sizeof(*items), cmp_del);
+    for (i = 0; i < n; i += k) {
+        for (k = 0;
+             i + k < n && k < RECSTORE_BATCH && strcmp(items[i + k].host, items[i].host) == 0;
+             k++) {
             names[k] = items[i + k].zone;
+            versions[k] = items[i + k].version;
+        }
         if ((rc = step(p)) != 0)
             goto out;
-        rc = store_delete(recstore_store(p->rs), names, k, items[i].host, DEL_USER, res, p->e);
+        rc = store_delete_versioned(recstore_store(p->rs), names, versions, k, items[i].host,
+                                    DEL_USER, res, p->e);
         if (rc != 0) {
             rc = fail(p, rc, "cannot delete orphans");
             goto out;
@@ -522,9 +611,17 @@ static int delete_orphans(struct pass *p)
                             "version", sv, NULL);
                 }
             } else if (res[j].outcome == STORE_DEL_REFUSED) {
-                p->orphans_refused++;
+                p->orphans_changed++;
                 log_msg(LOG_INFO, "orphan kept: its owner changed during the pass", "zone",
                         it->zone, "was", it->host, "owner", res[j].owner, NULL);
+            } else if (res[j].outcome == STORE_DEL_CHANGED) {
+                char was[24];
+
+                p->orphans_changed++;
+                snprintf(was, sizeof(was), "%" PRIu64, it->version);
+                snprintf(sv, sizeof(sv), "%" PRIu64, res[j].version);
+                log_msg(LOG_INFO, "orphan kept: it changed during the pass (re-created?)", "zone",
+                        it->zone, "owner", res[j].owner, "was", was, "version", sv, NULL);
             }
         }
     }
@@ -534,6 +631,7 @@ out:
     free(items);
     free(res);
     free(names);
+    free(versions);
     return rc;
 }
 
@@ -1084,7 +1182,9 @@ static void finish(struct pass *p, int failed)
         num(&nb, p->n_fetches), "answered", num(&nb, answered), "zones_seen",
         num(&nb, s.zones_seen), "live", num(&nb, p->tab != NULL ? p->tab->live : 0), "tombstones",
         num(&nb, p->tab != NULL ? p->tab->tombstones : 0), "orphans_deleted",
-        num(&nb, s.orphans_deleted), "orphans_held", num(&nb, s.orphans_held), "owners_updated",
+        num(&nb, s.orphans_deleted), "orphans_held", num(&nb, s.orphans_held), "orphans_changed",
+        num(&nb, p->orphans_changed), "orphans_relisted", num(&nb, p->orphans_relisted),
+        "orphans_unconfirmed", num(&nb, p->orphans_unconfirmed), "owners_updated",
         num(&nb, s.owners_updated), "protected",
         num(&nb, p->plan != NULL ? p->plan->protected_zones : 0), "missing",
         num(&nb, p->plan != NULL ? p->plan->n_missing : 0), "conflicts",
@@ -1110,9 +1210,13 @@ static void pass_clear(struct pass *p)
 {
     size_t i;
 
-    for (i = 0; i < p->n_fetches; i++)
+    for (i = 0; i < p->n_fetches; i++) {
         dalist_free(p->fetches[i].list);
+        if (p->relists != NULL)
+            dalist_free(p->relists[i].list);
+    }
     free(p->fetches);
+    free(p->relists);
     for (i = 0; i < p->n_be; i++)
         drift_free(p->be[i].d);
     free(p->be);

@@ -73,10 +73,13 @@ void pass_holder_id(char *out, size_t size);
  *  2. an inventory request to every enabled backend (answered while the next steps run);
  *  3. every configured DirectAdmin server listed at once, one thread each (daclient_fetch);
  *     a server that fails protects its zones;
- *  4. plan_build with reconciler.max_delete_percent; unless dry run: orphans deleted through
- *     store_delete with host = the zone's recorded owner (so the ownership rule applies and
- *     every backend deletes), owners updated (recstore_set_owners), P reconciler:guard set
- *     when the guard held deletions back (logged at ERROR), cleared otherwise;
+ *  4. plan_build with reconciler.max_delete_percent; unless dry run: every server with orphans
+ *     listed a second time (a walk can miss a zone when DA's list changes under it): only
+ *     orphans missing from both listings, and none of a server whose second listing failed,
+ *     are deleted, through store_delete_versioned with host = the zone's recorded owner and
+ *     the snapshot's version (so the ownership rule applies, a zone re-created meanwhile is
+ *     kept, and every backend deletes); owners updated (recstore_set_owners), P reconciler:guard
+ * set when the guard held deletions back (logged at ERROR), cleared otherwise;
  *  5. the inventories awaited up to reconciler.inventory_timeout_s, each compared with the
  *     snapshot (drift): targeted op=push entries republish or delete zones on that backend
  *     only; deletions of zones the store has no state for at all are held by the same

@@ -35,14 +35,15 @@ fakeda_up() {
 }
 
 # da_start NAME - a fake DirectAdmin on a free port, zones from $REC_DA_DIR/NAME.zones, mode from
-# $REC_DA_DIR/NAME.mode when that file exists (json otherwise).
+# $REC_DA_DIR/NAME.mode when that file exists (json otherwise), one walk's list from
+# $REC_DA_DIR/NAME.once when that file exists (da_once).
 da_start() {
     local port
     stack_free_port port
     DA_PORT[$1]="$port"
     touch "$REC_DA_DIR/$1.zones"
     stack_spawn "fakeda-$1" "$FAKEDA_BIN" -z "$REC_DA_DIR/$1.zones" -M "$REC_DA_DIR/$1.mode" \
-        -p "$port" -u admin -P "secret-$1"
+        -O "$REC_DA_DIR/$1.once" -p "$port" -u admin -P "secret-$1"
     wait_until 10 fakeda_up "$1" || die "fakeda $1 did not start (log: $STACK_DIR/logs/fakeda-$1.log)"
 }
 
@@ -56,6 +57,15 @@ da_lists() {
         : >"$REC_DA_DIR/$n.zones.tmp"
     fi
     mv "$REC_DA_DIR/$n.zones.tmp" "$REC_DA_DIR/$n.zones"
+}
+
+# da_once NAME LINE... - the next listing walk of fake server NAME (only that one) lists these
+# zones; "@mode MODE" and "@delay S" lines set that walk's mode and a sleep per answer.
+da_once() {
+    local n="$1"
+    shift
+    printf '%s\n' "$@" >"$REC_DA_DIR/$n.once.tmp"
+    mv "$REC_DA_DIR/$n.once.tmp" "$REC_DA_DIR/$n.once"
 }
 
 # da_mode NAME MODE - json, dead, empty, html, ... (fakeda -m); "json" removes the mode file.

@@ -72,6 +72,51 @@ check "orphan: gone from named and PowerDNS" wait_until 30 gone_everywhere a6.te
 check "orphan: MySQL state row deleted" wait_until 30 mysql_converged "$REC_DB" a6.test
 check "orphan: the other zones stay" served_everywhere a5.test "$S"
 
+# --- DA's list changed during the walk: only zones missing from a second listing are deleted ------
+A5=(a1.test a2.test a3.test a4.test a5.test)
+da_once da1 a1.test a2.test a3.test a4.test # the first walk misses a5.test (pages shifted)
+rec_once
+check "relist: exit 0" eq "$REC_RC" 0
+check "relist: nothing deleted" eq "$(rec_last .orphans_deleted)" 0
+check "relist: a5.test still live" zone_live a5.test
+check "relist: logged" rec_log_has 'orphan kept: the server.s second listing has it.*zone=a5.test server=da1'
+check "relist: counted" rec_log_has 'pass finished.*orphans_relisted=1'
+check "relist: the once list was used" eval '[ ! -e "$REC_DA_DIR/da1.once" ]'
+da_mode da1 dead
+da_once da1 '@mode json' a1.test a2.test a3.test a4.test # then the second listing fails
+rec_once
+da_mode da1 json
+check "relist failed: exit 0" eq "$REC_RC" 0
+check "relist failed: nothing deleted" eq "$(rec_last .orphans_deleted)" 0
+check "relist failed: a5.test still live" zone_live a5.test
+check "relist failed: logged" rec_log_has 'did not answer its second listing.*server=da1'
+check "relist failed: counted" rec_log_has 'pass finished.*orphans_unconfirmed=1'
+
+# --- an orphan re-created during the pass is not deleted --------------------------------------------
+check "push r1.test from da1" push_zone r1.test "$S" da1.example.net
+da_lists da1 "${A5[@]}"   # r1.test removed in DirectAdmin...
+da_once da1 '@delay 2' "${A5[@]}"
+( rec_once; printf '%s\n' "$REC_RC" >"$STACK_DIR/rec-bg.rc"; printf '%s\n' "$REC_OUT" >"$STACK_DIR/rec-bg.out" ) &
+bg=$!
+check "recreated: the pass is listing" wait_until 10 eval '[ ! -e "$REC_DA_DIR/da1.once" ]'
+v_old="$(redis_zone_field r1.test version)"
+check "recreated: deleted in DirectAdmin" delete_zone r1.test da1.example.net
+check "recreated: ...and added again" push_zone r1.test "$S" da1.example.net
+v_new="$(redis_zone_field r1.test version)"
+wait "$bg" || true
+REC_RC="$(cat "$STACK_DIR/rec-bg.rc")"
+REC_OUT="$(cat "$STACK_DIR/rec-bg.out")"
+check "recreated: a newer version" eval '[ "$v_new" -gt "$v_old" ]'
+check "recreated: exit 0" eq "$REC_RC" 0
+check "recreated: nothing deleted" eq "$(rec_last .orphans_deleted)" 0
+check "recreated: r1.test live at its new version" \
+    eval 'zone_live r1.test && [ "$(redis_zone_field r1.test version)" = "$v_new" ]'
+check "recreated: logged" rec_log_has "orphan kept: it changed during the pass.*zone=r1.test owner=da1.example.net was=$v_old version=$v_new"
+check "recreated: counted" rec_log_has 'pass finished.*orphans_changed=1'
+check "recreated: served" wait_until 30 served_everywhere r1.test "$S"
+check "recreated: r1.test deleted again (da1 owns five zones below)" \
+    delete_zone r1.test da1.example.net
+
 # --- a server that does not answer protects its zones ---------------------------------------------
 check "writers settled" wait_until 30 settled
 da_mode da2 dead

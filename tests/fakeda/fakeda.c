@@ -3,7 +3,7 @@
  * and a dead server. Loopback only; test helper, not part of dadns.
  *
  * usage: fakeda -z ZONES_FILE [-p PORT] [-m MODE] [-M MODE_FILE] [-u USER] [-P PASSWORD]
- *               [-d DELAY_S] [-c MAX_IPP] [-I] [-v]
+ *               [-d DELAY_S] [-c MAX_IPP] [-O ONCE_FILE] [-I] [-v]
  *   -z  zones, one per line (blank lines and '#' comments skipped), sent as written; re-read
  *       on every request, so a test changes the list by rewriting the file (SIGHUP is accepted
  *       and changes nothing more)
@@ -18,6 +18,10 @@
  *   -M  a file whose first word, when the file exists, overrides -m (read on every request)
  *   -u, -P  the account for Basic auth and CMD_LOGIN (default admin / secret)
  *   -c  serve at most MAX_IPP zones per page whatever ipp asks (DA caps ipp)
+ *   -O  one walk only: when ONCE_FILE exists as a walk starts (a /CMD_DNS_ADMIN request for
+ *       page 1), it is read and removed, and that walk (until the next page-1 request) lists
+ *       its zones instead of -z's; lines "@mode MODE" and "@delay S" in it set the walk's mode
+ *       (instead of -M/-m) and a sleep before each answer. So two walks in a row can differ.
  *   -I  JSON without the "info" member
  *   -v  one line per request on stderr
  * SIGINT/SIGTERM stop it (exit 0). */
@@ -55,6 +59,16 @@ static bool no_info;
 static bool verbose;
 static char session[40]; /* the cookie value a successful login hands out */
 static atomic_long requests;
+static const char *once_path;
+
+/* The walk that a ONCE_FILE started (-O), until the next page-1 request. */
+static pthread_mutex_t walk_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    bool active;
+    char mode[32]; /* "" = -M/-m */
+    int delay_s;
+    json_t *zones;
+} walk;
 
 /* Per request: the POST body collected so far. */
 struct req {
@@ -75,12 +89,13 @@ static void read_mode(char *out, size_t n)
     fclose(f);
 }
 
-/* read_zones - the lines of the zones file, as a JSON array of strings. */
-static json_t *read_zones(void)
+/* read_zones - the lines of @path, as a JSON array of strings; with @once, "@mode" and "@delay"
+ * lines set the walk's mode and delay (called with walk_mu held). */
+static json_t *read_zones(const char *path, bool once)
 {
     json_t *a = json_array();
     char line[1024];
-    FILE *f = fopen(zones_path, "r");
+    FILE *f = fopen(path, "r");
 
     if (a == NULL || f == NULL) {
         if (f != NULL)
@@ -98,10 +113,34 @@ static json_t *read_zones(void)
             s++;
         if (*s == '\0' || *s == '#')
             continue;
+        if (once && strncmp(s, "@mode ", 6) == 0) {
+            snprintf(walk.mode, sizeof(walk.mode), "%s", s + 6);
+            continue;
+        }
+        if (once && strncmp(s, "@delay ", 7) == 0) {
+            walk.delay_s = (int)strtol(s + 7, NULL, 10);
+            continue;
+        }
         json_array_append_new(a, json_stringn(s, strlen(s)));
     }
     fclose(f);
     return a;
+}
+
+/* walk_begin - a page-1 request: end the walk of the once file, start the next one when the
+ * file exists (called with walk_mu held). */
+static void walk_begin(void)
+{
+    json_decref(walk.zones);
+    walk.zones = NULL;
+    walk.active = false;
+    walk.mode[0] = '\0';
+    walk.delay_s = 0;
+    if (once_path == NULL || access(once_path, R_OK) != 0)
+        return;
+    walk.zones = read_zones(once_path, true); /* sets mode and delay_s too */
+    unlink(once_path);
+    walk.active = walk.zones != NULL;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
@@ -265,15 +304,18 @@ static enum MHD_Result login(struct MHD_Connection *conn, const struct req *rq)
     return ret;
 }
 
+static enum MHD_Result answer(struct MHD_Connection *conn, const char *url, const char *method,
+                              const struct req *rq, const char *mode, json_t *zones);
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
     struct req *rq = *con_cls;
     enum MHD_Result ret;
-    const char *cookie;
     char mode[32];
-    json_t *zones;
+    json_t *zones = NULL;
+    int sleep_s = 0;
     long n;
 
     (void)cls;
@@ -293,15 +335,42 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return MHD_YES;
     }
     read_mode(mode, sizeof(mode));
+    pthread_mutex_lock(&walk_mu);
+    if (strcmp(url, "/CMD_DNS_ADMIN") == 0 && long_arg(conn, "page", 1) == 1)
+        walk_begin();
+    if (walk.active) {
+        if (walk.mode[0] != '\0')
+            snprintf(mode, sizeof(mode), "%s", walk.mode);
+        sleep_s = walk.delay_s;
+        zones = json_deep_copy(walk.zones); /* this request's, whatever the next one starts */
+    }
+    pthread_mutex_unlock(&walk_mu);
+    if (sleep_s > 0 && !rq->slept) {
+        rq->slept = true;
+        sleep((unsigned)sleep_s);
+    }
     n = atomic_fetch_add(&requests, 1) + 1;
     if (verbose)
         fprintf(stderr, "fakeda: #%ld %s %s mode=%s\n", n, method, url, mode);
-    if (strcmp(mode, "dead") == 0)
-        return MHD_NO; /* closes the connection without an answer */
     if (strcmp(mode, "slow") == 0 && !rq->slept) {
         rq->slept = true;
         sleep((unsigned)delay_s);
     }
+    if (strcmp(mode, "dead") != 0 && zones == NULL)
+        zones = read_zones(zones_path, false);
+    ret = answer(conn, url, method, rq, mode, zones);
+    json_decref(zones);
+    return ret;
+}
+
+/* answer - the answer of one request in @mode, listing @zones (NULL: out of memory). */
+static enum MHD_Result answer(struct MHD_Connection *conn, const char *url, const char *method,
+                              const struct req *rq, const char *mode, json_t *zones)
+{
+    const char *cookie;
+
+    if (strcmp(mode, "dead") == 0)
+        return MHD_NO; /* closes the connection without an answer */
     if (strcmp(url, "/CMD_LOGIN") == 0 && strcmp(method, "POST") == 0)
         return login(conn, rq);
     if (strcmp(url, "/CMD_DNS_ADMIN") != 0)
@@ -315,15 +384,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     }
     if (strcmp(mode, "html") == 0)
         return send_text(conn, MHD_HTTP_OK, "text/html; charset=utf-8", LOGIN_PAGE);
-    zones = read_zones();
     if (zones == NULL)
         return MHD_NO;
     if (strcmp(mode, "legacy") == 0)
-        ret = send_legacy(conn, zones);
-    else
-        ret = send_json(conn, zones, strcmp(mode, "empty") == 0, strcmp(mode, "churn") == 0);
-    json_decref(zones);
-    return ret;
+        return send_legacy(conn, zones);
+    return send_json(conn, zones, strcmp(mode, "empty") == 0, strcmp(mode, "churn") == 0);
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -344,7 +409,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void usage(void)
 {
     fprintf(stderr, "usage: fakeda -z ZONES_FILE [-p PORT] [-m MODE] [-M MODE_FILE] [-u USER] "
-                    "[-P PASSWORD] [-d DELAY_S] [-c MAX_IPP] [-I] [-v]\n");
+                    "[-P PASSWORD] [-d DELAY_S] [-c MAX_IPP] [-O ONCE_FILE] [-I] [-v]\n");
     exit(2);
 }
 
@@ -358,7 +423,7 @@ int main(int argc, char **argv)
     char *end;
     int opt, sig = 0;
 
-    while ((opt = getopt(argc, argv, "z:p:m:M:u:P:d:c:Iv")) != -1) {
+    while ((opt = getopt(argc, argv, "z:p:m:M:u:P:d:c:O:Iv")) != -1) {
         switch (opt) {
         case 'z':
             zones_path = optarg;
@@ -389,6 +454,9 @@ int main(int argc, char **argv)
             max_ipp = strtol(optarg, &end, 10);
             if (*end != '\0' || max_ipp < 1)
                 usage();
+            break;
+        case 'O':
+            once_path = optarg;
             break;
         case 'I':
             no_info = true;

@@ -127,6 +127,49 @@ START_TEST(delete_respects_ownership)
 }
 END_TEST
 
+START_TEST(delete_versioned_keeps_a_recreated_zone)
+{
+    struct store *st;
+    struct store_save_result res;
+    struct store_del_result del[2];
+    const char *zones[] = {"example.com", "other.com"};
+    uint64_t seen[2], v_other;
+    struct err e;
+
+    ck_assert_int_eq(store_new(cfg, "test", &st), 0);
+    ck_assert_int_eq(store_save(st, "example.com", ZONE1, strlen(ZONE1), 1, "da1", "bob", &res, &e),
+                     0);
+    seen[0] = res.version; /* the snapshot */
+    ck_assert_int_eq(store_save(st, "other.com", ZONE1, strlen(ZONE1), 1, "da1", "bob", &res, &e),
+                     0);
+    seen[1] = v_other = res.version;
+    /* deleted in DirectAdmin, then added again: same owner, a newer version */
+    ck_assert_int_eq(store_delete(st, zones, 1, "da1", "bob", del, &e), 0);
+    ck_assert_int_eq(del[0].outcome, STORE_DEL_DELETED);
+    ck_assert_int_eq(store_save(st, "example.com", ZONE2, strlen(ZONE2), 2, "da1", "bob", &res, &e),
+                     0);
+    ck_assert_uint_gt(res.version, seen[0]);
+    ck_assert_int_eq(store_delete_versioned(st, zones, seen, 2, "da1", "rec", del, &e), 0);
+    ck_assert_int_eq(del[0].outcome, STORE_DEL_CHANGED);
+    ck_assert_uint_eq(del[0].version, res.version);
+    ck_assert_str_eq(del[0].owner, "da1");
+    ck_assert_int_eq(del[1].outcome, STORE_DEL_DELETED);
+    ck_assert_uint_gt(del[1].version, v_other);
+    ck_assert_int_eq(redis_fixture_int(raw, "SISMEMBER dadns:zones example.com"), 1);
+    ck_assert_int_eq(redis_fixture_int(raw, "SISMEMBER dadns:zones other.com"), 0);
+    /* the version read last: deleted; 0 = any version */
+    seen[0] = res.version;
+    ck_assert_int_eq(store_delete_versioned(st, zones, seen, 1, "da1", "rec", del, &e), 0);
+    ck_assert_int_eq(del[0].outcome, STORE_DEL_DELETED);
+    ck_assert_int_eq(store_save(st, "example.com", ZONE1, strlen(ZONE1), 3, "da1", "bob", &res, &e),
+                     0);
+    seen[0] = 0;
+    ck_assert_int_eq(store_delete_versioned(st, zones, seen, 1, "da1", "rec", del, &e), 0);
+    ck_assert_int_eq(del[0].outcome, STORE_DEL_DELETED);
+    store_free(st);
+}
+END_TEST
+
 START_TEST(fetch_and_commit_never_lower_applied)
 {
     struct store *st;
@@ -152,6 +195,28 @@ START_TEST(fetch_and_commit_never_lower_applied)
     ck_assert_int_eq(store_commit(st, "bind", zones, &v5, 1, NULL, 0, &e), 0);
     ck_assert_int_eq(store_commit(st, "bind", zones, &v3, 1, NULL, 0, &e), 0);
     ck_assert_int_eq(redis_fixture_int(raw, "HGET dadns:applied:bind example.com"), 5);
+    store_free(st);
+}
+END_TEST
+
+/* A batch of writer.batch_size entries is acked by one script: more ids than Lua's unpack()
+ * takes at once (about 8,000) must still commit. */
+START_TEST(commit_acks_more_ids_than_unpack_takes)
+{
+    enum { N = 20000 };
+    static char idbuf[N][24];
+    static const char *ids[N];
+    struct store *st;
+    struct err e;
+    size_t i;
+
+    ck_assert_int_eq(store_new(cfg, "test", &st), 0);
+    redis_fixture_do(raw, "XGROUP CREATE dadns:changes bind 0 MKSTREAM");
+    for (i = 0; i < N; i++) {
+        snprintf(idbuf[i], sizeof(idbuf[i]), "%zu-0", i + 1);
+        ids[i] = idbuf[i];
+    }
+    ck_assert_msg(store_commit(st, "bind", NULL, NULL, 0, ids, N, &e) == 0, "%s", e.text);
     store_free(st);
 }
 END_TEST
@@ -349,7 +414,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, save_bumps_version_only_on_change);
     tcase_add_test(tc, exists_looks_at_every_ancestor);
     tcase_add_test(tc, delete_respects_ownership);
+    tcase_add_test(tc, delete_versioned_keeps_a_recreated_zone);
     tcase_add_test(tc, fetch_and_commit_never_lower_applied);
+    tcase_add_test(tc, commit_acks_more_ids_than_unpack_takes);
     tcase_add_checked_fixture(tl, setup, teardown);
     tcase_set_timeout(tl, 30);
     tcase_add_test(tl, consumer_coalesces_skips_and_retries);
