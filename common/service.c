@@ -1,10 +1,14 @@
-/* service.c -- backend choice and stop signals shared by the writer services (see service.h).
+/* service.c -- backend choice, stop signals and the common start of the writer services (see
+ * service.h).
  *
- * Only sets and reports: printing the reason and exiting are left to each main.c, except the
- * bounded stop (service_stop_bound), whose handlers _exit(0) when the stop takes too long. */
+ * Exiting is left to each main.c, except the bounded stop (service_stop_bound), whose handlers
+ * _exit(0) when the stop takes too long; service_writer_start reports its errors itself. */
 #include "service.h"
 
+#include "log.h"
+
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -112,4 +116,33 @@ void service_stop_bound(int timeout_s, void (*wake)(void))
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
     bounded = 1;
+}
+
+int service_writer_start(const char *prog, const char *service, const char *path, const char *name,
+                         const struct service_kind *kind, volatile sig_atomic_t *stop,
+                         struct consumer_stats *stats, struct config **cfg,
+                         const struct backend_conf **bc, struct writeradmin **wa)
+{
+    struct err e;
+    int rc;
+
+    *cfg = NULL;
+    *wa = NULL;
+    err_clear(&e);
+    rc = config_load(path, cfg, &e);
+    if (rc == 0)
+        rc = service_pick_backend(*cfg, name, kind, bc, &e);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", prog, e.text);
+        return rc;
+    }
+    log_init(service, (*cfg)->log_level, (*cfg)->log_format);
+    service_signals_install(stop);
+    service_stop_bound((*cfg)->stop_timeout_s, consumer_wake);
+    consumer_stats_init(stats);
+    rc = writeradmin_start(*cfg, *bc, service, stats, wa, &e);
+    if (rc != 0)
+        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", (*bc)->name, "reason",
+                e.text, NULL);
+    return rc;
 }

@@ -1,7 +1,8 @@
 /* service.h -- what the writer services' main.c files do alike: choose the backend to serve from
- * the configuration, and turn SIGINT/SIGTERM into a bounded stop of the consumer loop.
+ * the configuration, turn SIGINT/SIGTERM into a bounded stop of the consumer loop, and the
+ * whole start up to the admin listener (service_writer_start).
  *
- * Arguments, logging and the run loop stay in each main.c (ingest waits for its signals with
+ * Arguments, the backend and the run loop stay in each main.c (ingest waits for its signals with
  * sigwait and does not use this). */
 #ifndef DADNS_SERVICE_H
 #define DADNS_SERVICE_H
@@ -10,7 +11,9 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "consumer.h"
 #include "err.h"
+#include "writeradmin.h"
 
 /* The backend types one writer serves. Borrowed; static data in practice. */
 struct service_kind {
@@ -41,5 +44,17 @@ void service_signals_install(volatile sig_atomic_t *stop);
  * stream entries stay pending in Redis and are read again at the next start); a second signal
  * exits 0 at once. Signals are installed without SA_RESTART. @timeout_s <= 0 = no alarm. */
 void service_stop_bound(int timeout_s, void (*wake)(void));
+
+/* service_writer_start - the start every writer shares, in order: config_load(@path), the
+ * backend (service_pick_backend with @name and @kind), log_init(@service), the stop signals on
+ * *@stop bounded by writer.stop_timeout_s (waking the consumer), *@stats initialized, and the
+ * admin listener (writeradmin_start) so /healthz answers while the backend opens. On success
+ * sets *@cfg (caller frees with config_free), *@bc (borrowed from it) and *@wa (caller stops it
+ * with writeradmin_stop) and returns 0; otherwise reports on stderr ("@prog: reason") or in the
+ * log, and returns non-zero with *@cfg and *@wa set to what must still be freed (or NULL). */
+int service_writer_start(const char *prog, const char *service, const char *path, const char *name,
+                         const struct service_kind *kind, volatile sig_atomic_t *stop,
+                         struct consumer_stats *stats, struct config **cfg,
+                         const struct backend_conf **bc, struct writeradmin **wa);
 
 #endif

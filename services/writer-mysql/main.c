@@ -134,31 +134,10 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    err_clear(&e);
-    rc = config_load(path, &cfg, &e);
-    if (rc != 0) {
-        fprintf(stderr, "dadns-writer-mysql: %s\n", e.text);
+    /* the admin listener comes up before the backend opens: /healthz answers meanwhile */
+    if (service_writer_start("dadns-writer-mysql", "writer-mysql", path, name, &kind, &stop, &stats,
+                             &cfg, &bc, &wa) != 0)
         goto out;
-    }
-    rc = service_pick_backend(cfg, name, &kind, &bc, &e);
-    if (rc != 0) {
-        fprintf(stderr, "dadns-writer-mysql: %s\n", e.text);
-        goto out;
-    }
-    log_init("writer-mysql", cfg->log_level, cfg->log_format);
-
-    service_signals_install(&stop);
-    service_stop_bound(cfg->stop_timeout_s, consumer_wake);
-
-    /* the admin listener first: /healthz answers (and /readyz says why not ready) while the
-     * database is waited for */
-    consumer_stats_init(&stats);
-    rc = writeradmin_start(cfg, bc, "writer-mysql", &stats, &wa, &e);
-    if (rc != 0) {
-        log_msg(LOG_ERROR, "cannot start the admin listener", "backend", bc->name, "reason", e.text,
-                NULL);
-        goto out;
-    }
     rc = open_backend(bc, init_schema, &mb);
     if (rc != 0) {
         status = stop ? 0 : 1;
