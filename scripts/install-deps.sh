@@ -12,7 +12,7 @@ PACKAGES=(
     libmicrohttpd-dev libhiredis-dev libyaml-dev libjansson-dev libknot-dev
     check libsubunit-dev
     redis-server bind9 bind9-utils dnsutils
-    curl wrk clang-format iproute2
+    curl wrk clang-format iproute2 jq
     mariadb-server mariadb-client pdns-server pdns-backend-mysql default-libmysqlclient-dev
     libcurl4-openssl-dev chromium nettle-dev
     docker-compose # `docker-compose config` checks deploy/compose offline (tests/deploy)
